@@ -30,6 +30,11 @@ export function argv(args: readonly string[]): ShellCommand {
   return args.map(quote).join(" ") as ShellCommand;
 }
 
+/** Runs commands one after another; joining safe commands keeps them safe. */
+export function sequence(...commands: ShellCommand[]): ShellCommand {
+  return commands.join("; ") as ShellCommand;
+}
+
 /** A command written by the operator in the inventory (for example a host's `start`). */
 export function inventoryCommand(command: string): ShellCommand {
   return command as ShellCommand;

@@ -1,0 +1,78 @@
+import type { ClusterConfig, HostConfig } from "../config/inventory.js";
+import { FailoverError } from "../errors.js";
+import type { RedisNode } from "../redis/node.js";
+import type { RemoteHost } from "../remote/types.js";
+
+/** Builds the clients for one host; production wires ioredis and ssh2, the demo a local shell. */
+export interface ConnectionFactory {
+  redis(host: HostConfig, cluster: ClusterConfig): RedisNode;
+  remote(host: HostConfig, cluster: ClusterConfig): RemoteHost;
+  /** The config Redis that holds the cluster's discovery key. */
+  discovery(cluster: ClusterConfig): RedisNode;
+}
+
+/** One Redis client and one remote session per host for the life of a run, closed together. */
+export class Connections {
+  readonly #cluster: ClusterConfig;
+  readonly #factory: ConnectionFactory;
+  readonly #redis = new Map<string, RedisNode>();
+  readonly #remote = new Map<string, RemoteHost>();
+  #discovery: RedisNode | undefined;
+
+  constructor(cluster: ClusterConfig, factory: ConnectionFactory) {
+    this.#cluster = cluster;
+    this.#factory = factory;
+  }
+
+  redis(name: string): RedisNode {
+    let node = this.#redis.get(name);
+    if (!node) {
+      node = this.#factory.redis(this.#host(name), this.#cluster);
+      this.#redis.set(name, node);
+    }
+    return node;
+  }
+
+  remote(name: string): RemoteHost {
+    let remote = this.#remote.get(name);
+    if (!remote) {
+      const host = this.#host(name);
+      if (host.transport.kind === "none") {
+        throw new FailoverError(
+          "CONFIG_INVALID",
+          `the inventory gives no ssh: settings for ${name}, so the bot cannot run commands there`,
+        );
+      }
+      remote = this.#factory.remote(host, this.#cluster);
+      this.#remote.set(name, remote);
+    }
+    return remote;
+  }
+
+  discovery(): RedisNode {
+    this.#discovery ??= this.#factory.discovery(this.#cluster);
+    return this.#discovery;
+  }
+
+  async closeAll(): Promise<void> {
+    const closing = [
+      ...[...this.#redis.values()].map((node) => node.close()),
+      ...[...this.#remote.values()].map((remote) => remote.close()),
+      ...(this.#discovery ? [this.#discovery.close()] : []),
+    ];
+    this.#redis.clear();
+    this.#remote.clear();
+    this.#discovery = undefined;
+    await Promise.allSettled(closing);
+  }
+
+  #host(name: string): HostConfig {
+    const host = this.#cluster.hosts.find((candidate) => candidate.name === name);
+    if (!host)
+      throw new FailoverError(
+        "UNKNOWN_HOST",
+        `cluster ${this.#cluster.name} has no host "${name}"`,
+      );
+    return host;
+  }
+}

@@ -1,0 +1,154 @@
+import { posix } from "node:path";
+import { errorMessage, FailoverError } from "../../errors.js";
+import { redisCommands } from "../../plan/commands.js";
+import type { HostRef, StepSpec } from "../../plan/types.js";
+import { configPairs, intField } from "../../redis/info.js";
+import type { StepContext, StepImplementation } from "../step-context.js";
+import { sleep, waitUntil } from "../wait.js";
+import { keyspace } from "./redis-state.js";
+
+type Spec = Extract<StepSpec, { kind: "snapshot" }>;
+
+/**
+ * A fresh RDB on the replica. BGSAVE keeps the replica serving; completion is proven by three
+ * signals together (no save running, last status ok, LASTSAVE advanced), not by BGSAVE's "OK".
+ */
+export const snapshot: StepImplementation<Spec> = {
+  async run(spec, context) {
+    const node = context.redis(spec.host);
+    const before = Number(await context.command(spec.host, redisCommands.lastsave));
+    await waitForNextSecond(spec.host, before, context);
+    let method: "BGSAVE" | "SAVE" = "BGSAVE";
+    try {
+      await startBackgroundSave(spec.host, context);
+      await waitForSave(spec.host, before, context);
+    } catch (error) {
+      if (!spec.fallbackToSave) throw error;
+      context.warn(
+        `BGSAVE did not complete (${errorMessage(error)}); falling back to a blocking SAVE as configured`,
+      );
+      method = "SAVE";
+      await context.command(spec.host, redisCommands.save);
+      await waitForSave(spec.host, before, context);
+    }
+    const info = await node.info("keyspace");
+    const { keys, expires } = keyspace(info);
+    const [dir, dbfilename] = await Promise.all([
+      node.call("CONFIG", "GET", "dir"),
+      node.call("CONFIG", "GET", "dbfilename"),
+    ]);
+    const path = posix.join(
+      configPairs(dir).get("dir") ?? "",
+      configPairs(dbfilename).get("dbfilename") ?? "",
+    );
+    const copyStep = context.plan.steps.find((step) => step.spec.kind === "copy-rdb");
+    if (copyStep?.spec.kind === "copy-rdb" && copyStep.spec.sourcePath !== path) {
+      throw new FailoverError(
+        "VERIFY_FAILED",
+        `${spec.host.name} now writes its snapshot to ${path}, but the plan copies ${copyStep.spec.sourcePath}; plan again`,
+      );
+    }
+    const lastSave = Number(await context.command(spec.host, redisCommands.lastsave));
+    context.facts.snapshot = {
+      host: spec.host.name,
+      keys,
+      keysWithExpiry: expires,
+      lastSave,
+      path,
+      method,
+    };
+    context.output(
+      `Snapshot ready: ${path}, ${keys} keys (${expires} with a TTL), LASTSAVE ${lastSave}.`,
+    );
+  },
+  advice(spec) {
+    return [
+      `${spec.host.name} is unchanged (still a replica). Check why it cannot save: \`redis-cli -h ${spec.host.host} -p ${spec.host.port} INFO persistence\` and its log (disk space, fork failing for lack of memory, permissions on dir).`,
+    ];
+  },
+};
+
+async function startBackgroundSave(host: HostRef, context: StepContext): Promise<void> {
+  try {
+    await context.command(host, redisCommands.bgsave);
+  } catch (error) {
+    const message = errorMessage(error);
+    if (/already in progress/i.test(message)) {
+      // Another save started before ours: it predates the request, so wait for it and take our own.
+      context.output(
+        "A background save was already running; waiting for it, then taking a fresh one.",
+      );
+      await waitUntil(
+        async () => {
+          const info = await context.redis(host).info("persistence");
+          return info.get("rdb_bgsave_in_progress") === "0"
+            ? { done: true, value: undefined }
+            : { done: false, detail: "rdb_bgsave_in_progress:1" };
+        },
+        {
+          timeoutMs: context.timeouts.snapshotMs,
+          what: `the earlier save on ${host.name} to finish`,
+        },
+      );
+      await context.command(host, redisCommands.bgsave);
+    } else if (/rewriting in progress|AOF/i.test(message)) {
+      await context.command(host, ["BGSAVE", "SCHEDULE"]);
+    } else {
+      throw error;
+    }
+  }
+}
+
+async function waitForSave(host: HostRef, before: number, context: StepContext): Promise<void> {
+  const node = context.redis(host);
+  await waitUntil(
+    async () => {
+      const info = await node.info("persistence");
+      const inProgress = info.get("rdb_bgsave_in_progress") === "1";
+      const status = info.get("rdb_last_bgsave_status");
+      const lastSave = intField(info, "rdb_last_save_time") ?? 0;
+      if (inProgress) {
+        return {
+          done: false,
+          detail: `rdb_bgsave_in_progress:1 for ${info.get("rdb_current_bgsave_time_sec") ?? "?"} s`,
+        };
+      }
+      if (lastSave > before) {
+        if (status !== "ok") {
+          throw new FailoverError(
+            "VERIFY_FAILED",
+            `the snapshot on ${host.name} failed: rdb_last_bgsave_status:${status}`,
+          );
+        }
+        return { done: true, value: undefined };
+      }
+      if (status === "err") {
+        throw new FailoverError(
+          "VERIFY_FAILED",
+          `the snapshot on ${host.name} failed: rdb_last_bgsave_status:err (see its log)`,
+        );
+      }
+      return { done: false, detail: `waiting for LASTSAVE to pass ${before}` };
+    },
+    {
+      timeoutMs: context.timeouts.snapshotMs,
+      intervalMs: 20,
+      maxIntervalMs: 250,
+      what: `the snapshot on ${host.name}`,
+      onProgress: (detail) => context.output(`  ${detail}`),
+    },
+  );
+  context.output("  rdb_bgsave_in_progress:0, rdb_last_bgsave_status:ok, LASTSAVE advanced");
+}
+
+/** LASTSAVE has one-second resolution: a save finishing in the same second would not show. */
+async function waitForNextSecond(
+  host: HostRef,
+  before: number,
+  context: StepContext,
+): Promise<void> {
+  const reply = await context.redis(host).call("TIME");
+  const seconds = Array.isArray(reply) ? Number(reply[0]) : 0;
+  const micros = Array.isArray(reply) ? Number(reply[1]) : 0;
+  if (seconds <= before) await sleep(Math.ceil((1_000_000 - micros) / 1000) + 5);
+}

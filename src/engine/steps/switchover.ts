@@ -1,0 +1,153 @@
+import { FailoverError } from "../../errors.js";
+import { type RedisCommand, redisCommands, showRedis } from "../../plan/commands.js";
+import type { StepSpec } from "../../plan/types.js";
+import {
+  configPairs,
+  type InfoFields,
+  intField,
+  parseInfo,
+  versionAtLeast,
+} from "../../redis/info.js";
+import type { StepContext, StepImplementation } from "../step-context.js";
+import { waitUntil } from "../wait.js";
+import { followsMaster, replicaOffset } from "./redis-state.js";
+
+type Spec = Extract<StepSpec, { kind: "switchover" }>;
+
+/**
+ * Hands the master role over with no acknowledged write lost. FAILOVER (Redis 6.2+) pauses
+ * writes until the target has the master's full offset and rolls back on timeout. Older
+ * servers: writes are frozen atomically with reading the offset (MULTI), the target catches
+ * up, then roles swap; writes that waited are refused by the now-replica, never lost.
+ */
+export const switchover: StepImplementation<Spec> = {
+  async run(spec, context) {
+    if (spec.method === "failover-command") await viaFailoverCommand(spec, context);
+    else await viaClientPause(spec, context);
+    await context.command(spec.master, redisCommands.configRewrite);
+    await context.command(spec.target, redisCommands.configRewrite);
+  },
+  async alreadyDone(spec, context) {
+    const [masterInfo, targetInfo] = await Promise.all([
+      context.redis(spec.master).info("replication"),
+      context.redis(spec.target).info("replication"),
+    ]);
+    return targetInfo.get("role") === "master" && followsMaster(masterInfo, spec.target)
+      ? `${spec.target.name} is already master and ${spec.master.name} its replica`
+      : undefined;
+  },
+  advice(spec) {
+    return [
+      `Check both servers: \`redis-cli -h ${spec.master.host} -p ${spec.master.port} ROLE\` and \`redis-cli -h ${spec.target.host} -p ${spec.target.port} ROLE\`. If ${spec.master.name} is still master, nothing changed and clients were never redirected; find why ${spec.target.name} could not catch up (lag, network) and plan again.`,
+    ];
+  },
+};
+
+async function viaFailoverCommand(spec: Spec, context: StepContext): Promise<void> {
+  const master = context.redis(spec.master);
+  await context.command(
+    spec.master,
+    redisCommands.failoverTo(spec.targetAnnounced.ip, spec.targetAnnounced.port, spec.timeoutMs),
+  );
+  const info = await waitUntil(
+    async () => {
+      const fields = await master.info("replication");
+      const state = fields.get("master_failover_state") ?? "no-failover";
+      return state === "no-failover"
+        ? { done: true, value: fields }
+        : { done: false, detail: `master_failover_state:${state}` };
+    },
+    {
+      timeoutMs: spec.timeoutMs + context.timeouts.commandMs * 2,
+      intervalMs: 10,
+      maxIntervalMs: 100,
+      what: `FAILOVER on ${spec.master.name} to complete`,
+      onProgress: (detail) => context.output(`  ${detail}`),
+    },
+  );
+  if (!followsMaster(info, spec.target)) {
+    throw new FailoverError(
+      "VERIFY_FAILED",
+      `FAILOVER did not complete: ${spec.master.name} is still ${info.get("role")} (it rolls back when ${spec.target.name} cannot catch up within ${spec.timeoutMs} ms); nothing changed`,
+    );
+  }
+  await requireRole(spec.target.name, context.redis(spec.target).info("replication"), "master");
+  context.output(
+    `  ${spec.master.name} is now a replica of ${spec.target.name}; ${spec.target.name} is master.`,
+  );
+}
+
+async function viaClientPause(spec: Spec, context: StepContext): Promise<void> {
+  const master = context.redis(spec.master);
+  const version = parseInfo(String(await master.call("INFO", "server"))).get("redis_version");
+  const writePauseSupported = versionAtLeast(version, 6, 2);
+  const freeze: RedisCommand[] = writePauseSupported
+    ? [
+        [...redisCommands.pauseWrites(spec.timeoutMs), "WRITE"],
+        ["INFO", "replication"],
+      ]
+    : // Before 6.2 a pause blocks every command, ours included; refusing writes outright keeps the
+      // queued ones from landing on the old master after the pause ends.
+      [
+        ["CONFIG", "GET", "min-replicas-to-write"],
+        ["CONFIG", "SET", "min-replicas-to-write", "2147483647"],
+        redisCommands.pauseWrites(spec.timeoutMs),
+        ["INFO", "replication"],
+      ];
+  for (const command of freeze) context.output(showRedis(spec.master.name, command));
+  const replies = await master.transaction(freeze);
+  const frozen = parseInfo(String(replies[replies.length - 1]));
+  const target = intField(frozen, "master_repl_offset") ?? 0;
+  context.output(`  writes frozen at offset ${target}`);
+  try {
+    const reached = await waitUntil(
+      async () => {
+        const offset = replicaOffset(await context.redis(spec.target).info("replication"));
+        return offset >= target
+          ? { done: true, value: offset }
+          : { done: false, detail: `offset ${offset} of ${target}` };
+      },
+      {
+        timeoutMs: spec.timeoutMs,
+        intervalMs: 5,
+        maxIntervalMs: 50,
+        what: `${spec.target.name} to reach offset ${target}`,
+      },
+    );
+    context.output(`  ${spec.target.name} reached offset ${reached}`);
+  } catch (error) {
+    await restoreWrites(spec, context, writePauseSupported, replies);
+    throw error;
+  }
+  await context.command(spec.target, redisCommands.promote);
+  await context.command(spec.master, redisCommands.replicaOf(spec.target.host, spec.target.port));
+  await restoreWrites(spec, context, writePauseSupported, replies);
+}
+
+async function restoreWrites(
+  spec: Spec,
+  context: StepContext,
+  writePause: boolean,
+  replies: unknown[],
+): Promise<void> {
+  if (writePause) {
+    await context.command(spec.master, redisCommands.unpause);
+    return;
+  }
+  const original = configPairs(replies[0]).get("min-replicas-to-write") ?? "0";
+  await context.command(spec.master, ["CONFIG", "SET", "min-replicas-to-write", original]);
+}
+
+async function requireRole(
+  name: string,
+  pending: Promise<InfoFields>,
+  role: "master",
+): Promise<void> {
+  const info = await pending;
+  if (info.get("role") !== role) {
+    throw new FailoverError(
+      "VERIFY_FAILED",
+      `${name} reports role:${info.get("role")}, expected ${role}`,
+    );
+  }
+}

@@ -1,0 +1,98 @@
+import { redisCommandText } from "../redis/command-text.js";
+import type { RedisArg } from "../redis/node.js";
+import { inventoryCommand, type ShellCommand, sh } from "../remote/shell.js";
+
+/**
+ * The remote shell commands and Redis commands each step runs. Steps execute exactly these,
+ * and plans display exactly these, so what approvers read is what runs.
+ */
+
+export function partialPath(targetPath: string, runId: string): string {
+  return `${targetPath}.${runId}.partial`;
+}
+
+/** Where an existing file is kept when the failover needs its name. */
+export function asidePath(path: string, runId: string): string {
+  return `${path}.before-${runId}`;
+}
+
+export const remote = {
+  sha256(path: string): ShellCommand {
+    return sh`sha256sum -- ${path}`;
+  },
+  size(path: string): ShellCommand {
+    return sh`wc -c < ${path}`;
+  },
+  read(path: string): ShellCommand {
+    return sh`cat -- ${path}`;
+  },
+  write(path: string): ShellCommand {
+    return sh`cat > ${path}`;
+  },
+  checkRdb(path: string): ShellCommand {
+    return sh`redis-check-rdb ${path}`;
+  },
+  remove(path: string): ShellCommand {
+    return sh`rm -f -- ${path}`;
+  },
+  /** Renames only if the source exists; fails rather than overwrite an existing destination. */
+  moveAsideIfPresent(path: string, aside: string): ShellCommand {
+    return sh`if [ -e ${path} ]; then test ! -e ${aside} && mv -- ${path} ${aside}; fi`;
+  },
+  rename(from: string, to: string): ShellCommand {
+    return sh`mv -f -- ${from} ${to}`;
+  },
+  /** Switches `appendonly yes` off in redis.conf, keeping the original beside it. */
+  disableAof(configPath: string, backupSuffix: string): ShellCommand {
+    return sh`sed -i${backupSuffix} -E 's/^[[:space:]]*appendonly[[:space:]]+"?yes"?[[:space:]]*$/appendonly no/I' -- ${configPath}`;
+  },
+  readConfig(configPath: string): ShellCommand {
+    return sh`cat -- ${configPath}`;
+  },
+  start(command: string): ShellCommand {
+    return inventoryCommand(command);
+  },
+} as const;
+
+export type RedisCommand = [string, ...RedisArg[]];
+
+export const redisCommands = {
+  bgsave: ["BGSAVE"] as RedisCommand,
+  save: ["SAVE"] as RedisCommand,
+  lastsave: ["LASTSAVE"] as RedisCommand,
+  configRewrite: ["CONFIG", "REWRITE"] as RedisCommand,
+  promote: ["REPLICAOF", "NO", "ONE"] as RedisCommand,
+  replicaOf(host: string, port: number): RedisCommand {
+    return ["REPLICAOF", host, port];
+  },
+  enableAof: ["CONFIG", "SET", "appendonly", "yes"] as RedisCommand,
+  failoverTo(ip: string, port: number, timeoutMs: number): RedisCommand {
+    return ["FAILOVER", "TO", ip, port, "TIMEOUT", timeoutMs];
+  },
+  pauseWrites(timeoutMs: number): RedisCommand {
+    return ["CLIENT", "PAUSE", timeoutMs];
+  },
+  unpause: ["CLIENT", "UNPAUSE"] as RedisCommand,
+  killNormalClients: ["CLIENT", "KILL", "TYPE", "normal"] as RedisCommand,
+  set(key: string, value: string): RedisCommand {
+    return ["SET", key, value];
+  },
+  publish(channel: string, message: string): RedisCommand {
+    return ["PUBLISH", channel, message];
+  },
+};
+
+/** "[machine-b] REPLICAOF 10.0.0.13 6379" */
+export function showRedis(host: string, command: RedisCommand): string {
+  return `[${host}] redis> ${redisCommandText(command)}`;
+}
+
+/** "[machine-b] $ sha256sum -- /var/lib/redis/dump.rdb" */
+export function showShell(host: string, command: ShellCommand): string {
+  return `[${host}] $ ${command}`;
+}
+
+/** The JSON clients read from the discovery key (the contract with client libraries). */
+export function discoveryValue(host: string, port: number): string {
+  return JSON.stringify({ host, port });
+}

@@ -1,0 +1,182 @@
+import {
+  asidePath,
+  discoveryValue,
+  partialPath,
+  redisCommands,
+  remote,
+  showRedis,
+  showShell,
+} from "./commands.js";
+import type { PlannedStep, StepSpec } from "./types.js";
+
+type Description = Omit<PlannedStep, "index" | "spec">;
+
+/** Title, host, exact commands and risk of a step, for the plan approvers read. */
+export function describeStep(spec: StepSpec, runId: string): Description {
+  switch (spec.kind) {
+    case "recheck":
+      return {
+        title: `Re-check the topology: ${spec.master.name} must still be ${spec.expectMaster}`,
+        commands: [
+          ...[spec.master, ...spec.mustAnswer.map((entry) => entry.ref), ...spec.mustBeSilent].map(
+            (ref) => `[${ref.name}] redis> ROLE / INFO`,
+          ),
+        ],
+      };
+    case "snapshot":
+      return {
+        title: `Take a fresh snapshot on ${spec.host.name}`,
+        host: spec.host.name,
+        commands: [
+          showRedis(spec.host.name, ["LASTSAVE"]),
+          showRedis(spec.host.name, redisCommands.bgsave),
+          `[${spec.host.name}] wait for INFO persistence: rdb_bgsave_in_progress:0, rdb_last_bgsave_status:ok, LASTSAVE advanced`,
+          ...(spec.fallbackToSave
+            ? [`${showRedis(spec.host.name, redisCommands.save)}   (only if BGSAVE cannot run)`]
+            : []),
+          showRedis(spec.host.name, ["INFO", "keyspace"]),
+        ],
+      };
+    case "copy-rdb": {
+      const partial = partialPath(spec.targetPath, runId);
+      return {
+        title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
+        host: spec.to.name,
+        commands: [
+          showShell(spec.from.name, remote.sha256(spec.sourcePath)),
+          `${showShell(spec.from.name, remote.read(spec.sourcePath))}  |  (relayed through the bot, SHA-256 on the fly)  |  ${showShell(spec.to.name, remote.write(partial))}`,
+          showShell(spec.to.name, remote.sha256(partial)),
+          ...(spec.checkRdb ? [showShell(spec.to.name, remote.checkRdb(partial))] : []),
+          showShell(
+            spec.to.name,
+            remote.moveAsideIfPresent(spec.targetPath, asidePath(spec.targetPath, runId)),
+          ),
+          showShell(spec.to.name, remote.rename(partial, spec.targetPath)),
+        ],
+        risk: `${spec.from.name} only reads; an existing ${spec.targetPath} on ${spec.to.name} is kept as ${asidePath(spec.targetPath, runId)}.`,
+      };
+    }
+    case "prepare-spare":
+      return {
+        title: `Prepare ${spec.host.name} to start from the snapshot`,
+        host: spec.host.name,
+        commands: [
+          ...spec.moveAside.map((path) =>
+            showShell(spec.host.name, remote.moveAsideIfPresent(path, asidePath(path, runId))),
+          ),
+          ...(spec.disableAofIn
+            ? [showShell(spec.host.name, remote.disableAof(spec.disableAofIn, `.before-${runId}`))]
+            : []),
+        ],
+        risk: "Nothing is deleted: files that would be loaded instead of the snapshot are renamed, not removed.",
+      };
+    case "start-redis":
+      return {
+        title: `Start Redis on ${spec.host.name}`,
+        host: spec.host.name,
+        commands: [
+          `[${spec.host.name}] redis> PING   (must fail: Redis must not be running yet)`,
+          showShell(spec.host.name, remote.start(spec.command)),
+          `[${spec.host.name}] wait for INFO: loading:0, role:master, ${
+            spec.expectKeys === "snapshot"
+              ? "key count equal to the snapshot's"
+              : "an empty dataset"
+          }`,
+        ],
+      };
+    case "enable-aof":
+      return {
+        title: `Turn the append-only file back on on ${spec.host.name}`,
+        host: spec.host.name,
+        commands: [
+          showRedis(spec.host.name, redisCommands.enableAof),
+          `[${spec.host.name}] wait for INFO persistence: aof_rewrite_in_progress:0, aof_last_bgrewrite_status:ok`,
+          showRedis(spec.host.name, redisCommands.configRewrite),
+        ],
+      };
+    case "promote":
+      return {
+        title: `Promote ${spec.host.name} to master`,
+        host: spec.host.name,
+        commands: [
+          showRedis(spec.host.name, redisCommands.promote),
+          `[${spec.host.name}] wait for ROLE: master`,
+          showRedis(spec.host.name, redisCommands.configRewrite),
+        ],
+      };
+    case "replicate":
+      return {
+        title: `Make ${spec.replica.name} a replica of ${spec.master.name}`,
+        host: spec.replica.name,
+        commands: [
+          showRedis(spec.replica.name, redisCommands.replicaOf(spec.master.host, spec.master.port)),
+          `[${spec.replica.name}] wait for INFO replication: master_link_status:up, offset caught up with ${spec.master.name}`,
+          showRedis(spec.replica.name, redisCommands.configRewrite),
+        ],
+        risk: `${spec.replica.name} discards its own dataset and loads ${spec.master.name}'s.`,
+      };
+    case "switchover":
+      return {
+        title: `Hand the master role from ${spec.master.name} to ${spec.target.name} without losing writes`,
+        host: spec.master.name,
+        commands:
+          spec.method === "failover-command"
+            ? [
+                showRedis(
+                  spec.master.name,
+                  redisCommands.failoverTo(
+                    spec.targetAnnounced.ip,
+                    spec.targetAnnounced.port,
+                    spec.timeoutMs,
+                  ),
+                ),
+                `[${spec.master.name}] wait for INFO replication: master_failover_state:no-failover, role:slave of ${spec.target.name}`,
+                showRedis(spec.master.name, redisCommands.configRewrite),
+                showRedis(spec.target.name, redisCommands.configRewrite),
+              ]
+            : [
+                showRedis(spec.master.name, redisCommands.pauseWrites(spec.timeoutMs)),
+                `[${spec.target.name}] wait for INFO replication: slave_repl_offset = ${spec.master.name}'s master_repl_offset`,
+                showRedis(spec.target.name, redisCommands.promote),
+                showRedis(
+                  spec.master.name,
+                  redisCommands.replicaOf(spec.target.host, spec.target.port),
+                ),
+                showRedis(spec.master.name, redisCommands.configRewrite),
+                showRedis(spec.target.name, redisCommands.configRewrite),
+              ],
+        risk: `Writes to ${spec.master.name} wait (at most ${spec.timeoutMs} ms) while ${spec.target.name} catches up; if it cannot, nothing changes.`,
+      };
+    case "fence":
+      return {
+        title: `Fence the old master ${spec.host.name}`,
+        host: spec.host.name,
+        commands: [
+          `[${spec.host.name}] redis> PING   (if it answers:)`,
+          showRedis(
+            spec.host.name,
+            redisCommands.replicaOf(spec.newMaster.host, spec.newMaster.port),
+          ),
+          showRedis(spec.host.name, redisCommands.configRewrite),
+        ],
+        risk: `If ${spec.host.name} is unreachable it cannot be fenced now: it must not come back as a master.`,
+      };
+    case "announce": {
+      const value = discoveryValue(spec.newMaster.host, spec.newMaster.port);
+      return {
+        title: `Tell clients the new master is ${spec.newMaster.name}`,
+        commands: [
+          ...(spec.discovery
+            ? [
+                showRedis("config", redisCommands.set(spec.discovery.key, value)),
+                showRedis("config", redisCommands.publish(spec.discovery.key, value)),
+              ]
+            : ["(no discovery configured for this cluster: update client configuration by hand)"]),
+          ...spec.reconnectClientsOn.map((ref) =>
+            showRedis(ref.name, redisCommands.killNormalClients),
+          ),
+        ],
+      };
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { Assessment } from "../topology/assess.js";
+import type { HostFacts, Topology } from "../topology/types.js";
+
+export const MODES = ["replace", "promote", "switchover"] as const;
+export type Mode = (typeof MODES)[number];
+
+/** A server as the plan refers to it: inventory name plus the Redis address. */
+export interface HostRef {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface FailoverRequest {
+  cluster: string;
+  mode?: Mode;
+  /** Inventory name of the spare machine (replace: the new master; promote/switchover: a new replica). */
+  spare?: string;
+  /** Inventory name of the replica to use (replace: the snapshot source; promote/switchover: the new master). */
+  replica?: string;
+}
+
+/** Every kind of step the executor knows, with what it needs; plain data so plans can be stored and shown. */
+export type StepSpec =
+  | {
+      kind: "recheck";
+      expectMaster: "down" | "up";
+      master: HostRef;
+      /** Servers that must still answer, with the role each must still have. */
+      mustAnswer: Array<{ ref: HostRef; role: "replica" | "master" }>;
+      /** Servers on which Redis must still not be running (the spare in replace). */
+      mustBeSilent: HostRef[];
+    }
+  | { kind: "snapshot"; host: HostRef; fallbackToSave: boolean }
+  | {
+      kind: "copy-rdb";
+      from: HostRef;
+      to: HostRef;
+      sourcePath: string;
+      targetPath: string;
+      checkRdb: boolean;
+    }
+  | {
+      kind: "prepare-spare";
+      host: HostRef;
+      /** Files or directories to move aside (kept, renamed), e.g. an old AOF that would win over the RDB. */
+      moveAside: string[];
+      /** redis.conf whose `appendonly yes` is switched off for the first start. */
+      disableAofIn?: string;
+    }
+  | { kind: "start-redis"; host: HostRef; command: string; expectKeys: "snapshot" | "empty" }
+  | { kind: "enable-aof"; host: HostRef }
+  | { kind: "promote"; host: HostRef }
+  | { kind: "replicate"; replica: HostRef; master: HostRef }
+  | {
+      kind: "switchover";
+      master: HostRef;
+      target: HostRef;
+      /** How the master lists the target in INFO replication; FAILOVER TO needs exactly that. */
+      targetAnnounced: { ip: string; port: number };
+      method: "failover-command" | "client-pause";
+      timeoutMs: number;
+    }
+  | { kind: "fence"; host: HostRef; newMaster: HostRef }
+  | {
+      kind: "announce";
+      newMaster: HostRef;
+      discovery?: { url: string; key: string };
+      /** Servers whose clients are disconnected so that they reconnect and look up the master again. */
+      reconnectClientsOn: HostRef[];
+    };
+
+export type StepKind = StepSpec["kind"];
+
+export interface PlannedStep {
+  /** 1-based position in the plan. */
+  index: number;
+  title: string;
+  /** Inventory name of the host the step acts on, when there is one. */
+  host?: string;
+  /** The exact Redis and remote commands the step will run, as approvers will read them. */
+  commands: string[];
+  /** What can go wrong, or what the step destroys, in one sentence. */
+  risk?: string;
+  spec: StepSpec;
+}
+
+export interface Candidate {
+  name: string;
+  offset: number;
+  /** Bytes of replication stream behind the most advanced replica. */
+  behindBestBytes: number;
+  /** Seconds since this replica last heard from the master: writes newer than that may be missing. */
+  lastHeardSecondsAgo?: number;
+  priority: number;
+  eligible: boolean;
+  /** Why not eligible. */
+  reason?: string;
+}
+
+export interface Plan {
+  runId: string;
+  cluster: string;
+  createdAt: number;
+  mode: Mode;
+  modeReason: string;
+  oldMaster: HostRef;
+  newMaster: HostRef;
+  candidates: Candidate[];
+  /** One line on how much data the failover may lose. */
+  exposure: string;
+  steps: PlannedStep[];
+  risks: string[];
+  topology: Topology;
+  assessment: Assessment;
+  hostFacts: HostFacts[];
+}
+
+export interface Refusal {
+  reason: string;
+  /** The mode that would fit, when another one would. */
+  recommendedMode?: Mode;
+  advice?: string;
+}
+
+export type PlanOutcome = { ok: true; plan: Plan } | { ok: false; refusal: Refusal };

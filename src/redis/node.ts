@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
+import { Redis } from "ioredis";
+import type { TlsSettings } from "../config/inventory.js";
+import { errorMessage, FailoverError } from "../errors.js";
+import { type InfoFields, parseInfo } from "./info.js";
+
+export type RedisArg = string | number;
+
+/** The narrow view of a Redis server the engine needs; one per host per run. */
+export interface RedisNode {
+  /** Inventory host name. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Sends one command; every call is bounded by the command timeout. */
+  call(command: string, ...args: RedisArg[]): Promise<unknown>;
+  info(section?: string): Promise<InfoFields>;
+  /** MULTI/EXEC: the commands run back to back with nothing in between; returns their replies. */
+  transaction(commands: ReadonlyArray<readonly [string, ...RedisArg[]]>): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export interface RedisNodeOptions {
+  name: string;
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls?: TlsSettings;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+/**
+ * ioredis configured for an operator tool rather than an application: no offline queue, no
+ * retries and no reconnect loop, so an unreachable or hung server yields a prompt, clear
+ * error instead of a command waiting forever.
+ */
+export class IoRedisNode implements RedisNode {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly #options: RedisNodeOptions;
+  #client: Redis | undefined;
+  #connecting: Promise<Redis> | undefined;
+
+  constructor(options: RedisNodeOptions) {
+    this.name = options.name;
+    this.host = options.host;
+    this.port = options.port;
+    this.#options = options;
+  }
+
+  async call(command: string, ...args: RedisArg[]): Promise<unknown> {
+    const client = await this.#connect();
+    try {
+      return await client.call(command, ...args);
+    } catch (error) {
+      const message = errorMessage(error);
+      if (/timed out/i.test(message)) {
+        // A reply that arrives late must not be mistaken for the reply to a later command.
+        this.#drop();
+        throw new FailoverError(
+          "REDIS_UNREACHABLE",
+          `${this.name} (${this.#where()}) did not answer ${command.toUpperCase()} within ${this.#options.commandTimeoutMs} ms`,
+          { cause: error },
+        );
+      }
+      if (this.#client?.status !== "ready") {
+        this.#drop();
+        throw new FailoverError(
+          "REDIS_UNREACHABLE",
+          `${this.name} (${this.#where()}): ${message}`,
+          { cause: error },
+        );
+      }
+      throw new FailoverError(
+        "REDIS_COMMAND_FAILED",
+        `${this.name} (${this.#where()}) refused ${command.toUpperCase()}: ${message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async transaction(commands: ReadonlyArray<readonly [string, ...RedisArg[]]>): Promise<unknown[]> {
+    const client = await this.#connect();
+    const replies = await client
+      .multi(commands.map(([name, ...args]) => ["call", name, ...args]))
+      .exec()
+      .catch((error: unknown) => {
+        throw new FailoverError(
+          "REDIS_COMMAND_FAILED",
+          `${this.name} (${this.#where()}) refused MULTI/EXEC: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      });
+    if (!replies)
+      throw new FailoverError("REDIS_COMMAND_FAILED", `${this.name}: the transaction was aborted`);
+    return replies.map(([error, reply]) => {
+      if (error) {
+        throw new FailoverError(
+          "REDIS_COMMAND_FAILED",
+          `${this.name} (${this.#where()}) refused a command in MULTI: ${error.message}`,
+        );
+      }
+      return reply;
+    });
+  }
+
+  async info(section?: string): Promise<InfoFields> {
+    const reply = section ? await this.call("INFO", section) : await this.call("INFO");
+    return parseInfo(String(reply));
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#connecting = undefined;
+    if (client) client.disconnect(false);
+  }
+
+  #where(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  #drop(): void {
+    this.#client?.disconnect(false);
+    this.#client = undefined;
+    this.#connecting = undefined;
+  }
+
+  #connect(): Promise<Redis> {
+    if (this.#client && this.#client.status === "ready") return Promise.resolve(this.#client);
+    if (this.#connecting) return this.#connecting;
+    this.#client?.disconnect(false);
+    const options = this.#options;
+    const client = new Redis({
+      host: options.host,
+      port: options.port,
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+      ...(options.tls ? { tls: tlsOptions(options.tls) } : {}),
+      protocol: 2,
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs,
+      commandTimeout: options.commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      connectionName: "redis-failover-bot",
+    });
+    // Errors surface through the rejected command; without a listener ioredis prints them.
+    client.on("error", () => {});
+    this.#client = client;
+    const timeoutMs = options.connectTimeoutMs + options.commandTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const connecting = Promise.race([
+      client.connect().then(() => client),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`no answer within ${timeoutMs} ms (host down, hung or firewalled?)`)),
+          timeoutMs,
+        );
+      }),
+    ])
+      .catch((error: unknown) => {
+        if (this.#client === client) this.#drop();
+        else client.disconnect(false);
+        throw new FailoverError(
+          "REDIS_UNREACHABLE",
+          `cannot connect to ${this.name} at ${this.#where()}: ${describeConnectError(error)}`,
+          { cause: error },
+        );
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        if (this.#connecting === connecting) this.#connecting = undefined;
+      });
+    this.#connecting = connecting;
+    return connecting;
+  }
+}
+
+function describeConnectError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ECONNREFUSED") return "connection refused (is redis-server running?)";
+  if (code === "ETIMEDOUT") return "connection timed out";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return "host unreachable";
+  const message = errorMessage(error);
+  if (/WRONGPASS|NOAUTH|invalid password/i.test(message)) {
+    return `authentication failed (${message}); check the password environment variable named in the inventory`;
+  }
+  return message;
+}
+
+function tlsOptions(tls: TlsSettings): ConnectionOptions {
+  if (tls === true) return {};
+  if (tls === false) return {};
+  const options: ConnectionOptions = {};
+  if (tls.caFile) options.ca = readFileSync(tls.caFile);
+  if (tls.servername) options.servername = tls.servername;
+  if (tls.rejectUnauthorized !== undefined) options.rejectUnauthorized = tls.rejectUnauthorized;
+  return options;
+}

@@ -1,0 +1,31 @@
+import type { NodeState } from "./types.js";
+
+/** One line per server, the same wherever a topology is shown (plans, step output, reports). */
+export function describeNode(node: NodeState): string {
+  if (!node.reachable)
+    return `${node.name} (${node.host}:${node.port}): not answering — ${node.error ?? "no reply"}`;
+  const parts = [`${node.name} (${node.host}:${node.port}):`, roleText(node)];
+  if (node.loading) parts.push("LOADING");
+  if (node.offset !== undefined) parts.push(`offset ${node.offset}`);
+  if (node.keys !== undefined) parts.push(`${node.keys} keys`);
+  if (node.role === "master" && node.replicas.length > 0) {
+    parts.push(
+      `replicas: ${node.replicas.map((replica) => `${replica.hostName ?? `${replica.ip}:${replica.port}`} (${replica.state}, lag ${replica.lag} s)`).join(", ")}`,
+    );
+  }
+  return parts.join(" ");
+}
+
+export function roleText(node: NodeState): string {
+  if (!node.reachable) return "down";
+  if (node.role === "replica" && node.master) {
+    const link = node.master;
+    const master = link.hostName ?? `${link.host}:${link.port}`;
+    const state =
+      link.linkStatus === "up"
+        ? "link up"
+        : `link DOWN${link.linkDownSinceSeconds !== undefined ? ` for ${link.linkDownSinceSeconds} s` : ""}`;
+    return `replica of ${master}, ${state}${link.syncInProgress ? ", syncing" : ""}`;
+  }
+  return node.role ?? "unknown role";
+}

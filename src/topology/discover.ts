@@ -1,0 +1,28 @@
+import type { ClusterConfig } from "../config/inventory.js";
+import type { Connections } from "../engine/connections.js";
+import { EndpointNames } from "./endpoint-names.js";
+import { probeNode } from "./probe-node.js";
+import type { Topology } from "./types.js";
+
+/** Probes every host of the cluster at once; a hung host costs one timeout, not one per host. */
+export async function discoverTopology(
+  cluster: ClusterConfig,
+  connections: Connections,
+  now: () => number = Date.now,
+): Promise<Topology> {
+  const [names, nodes] = await Promise.all([
+    EndpointNames.build(cluster),
+    Promise.all(cluster.hosts.map((host) => probeNode(host, connections.redis(host.name)))),
+  ]);
+  for (const node of nodes) {
+    if (node.master) {
+      const name = names.nameOf(node.master.host, node.master.port);
+      if (name) node.master.hostName = name;
+    }
+    for (const replica of node.replicas) {
+      const name = names.nameOf(replica.ip, replica.port);
+      if (name) replica.hostName = name;
+    }
+  }
+  return { cluster: cluster.name, observedAt: now(), nodes };
+}

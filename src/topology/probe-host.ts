@@ -1,0 +1,87 @@
+import { posix } from "node:path";
+import type { HostConfig } from "../config/inventory.js";
+import { errorMessage } from "../errors.js";
+import { type ShellCommand, sequence, sh } from "../remote/shell.js";
+import type { RemoteHost } from "../remote/types.js";
+import { parseRedisConf, type RedisConfSettings } from "./redis-conf.js";
+import type { HostFacts } from "./types.js";
+
+const PROBE_TIMEOUT_MS = 15_000;
+
+/**
+ * Looks at a machine through its remote transport: which tools exist, what lies in the Redis
+ * data directory (an old RDB, AOF files that would win over a snapshot), and what redis.conf
+ * says. Read-only.
+ */
+export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<HostFacts> {
+  const facts: HostFacts = {
+    name: host.name,
+    reachable: false,
+    aofFiles: [],
+    tools: { sha256sum: false, redisCheckRdb: false },
+  };
+  try {
+    let conf: RedisConfSettings = {};
+    if (host.config) {
+      const result = await remote.exec(sh`cat -- ${host.config}`, { timeoutMs: PROBE_TIMEOUT_MS });
+      if (result.code === 0) {
+        conf = parseRedisConf(result.stdout);
+        if (conf.appendonly !== undefined) facts.configAppendonly = conf.appendonly;
+      } else {
+        facts.error = `cannot read ${host.config}: ${result.stderr.trim() || `exit ${result.code}`}`;
+      }
+    }
+    facts.reachable = true;
+    const dir = host.dir ?? (conf.dir && posix.isAbsolute(conf.dir) ? conf.dir : undefined);
+    if (dir) facts.dir = dir;
+    const rdb = dir ? posix.join(dir, conf.dbfilename ?? host.dbfilename) : undefined;
+    const aofCandidates = dir
+      ? [
+          posix.join(dir, conf.appenddirname ?? "appendonlydir"),
+          posix.join(dir, conf.appendfilename ?? "appendonly.aof"),
+        ]
+      : [];
+    const result = await remote.exec(probeScript(dir, rdb, aofCandidates), {
+      timeoutMs: PROBE_TIMEOUT_MS,
+    });
+    applyProbeOutput(facts, result.stdout);
+    if (dir && !facts.dirExists) facts.error = `data directory ${dir} does not exist`;
+  } catch (error) {
+    facts.reachable = false;
+    facts.error = errorMessage(error);
+  }
+  return facts;
+}
+
+function probeScript(
+  dir: string | undefined,
+  rdb: string | undefined,
+  aofCandidates: string[],
+): ShellCommand {
+  const tools = sh`for t in sha256sum redis-check-rdb; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done`;
+  if (!dir || !rdb) return tools;
+  const [aofDir = "", aofFile = ""] = aofCandidates;
+  return sequence(
+    tools,
+    sh`if [ -d ${dir} ]; then echo dir=yes; fi`,
+    sh`if [ -f ${rdb} ]; then echo "rdb=$(wc -c < ${rdb})"; fi`,
+    sh`for f in ${aofDir} ${aofFile}; do if [ -e "$f" ]; then echo "aof=$f"; fi; done`,
+  );
+}
+
+export function applyProbeOutput(facts: HostFacts, stdout: string): void {
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1).trim();
+    if (key === "tool" && value === "sha256sum") facts.tools.sha256sum = true;
+    if (key === "tool" && value === "redis-check-rdb") facts.tools.redisCheckRdb = true;
+    if (key === "dir") facts.dirExists = true;
+    if (key === "rdb") {
+      facts.rdbExists = true;
+      facts.rdbBytes = Number(value);
+    }
+    if (key === "aof") facts.aofFiles.push(value);
+  }
+}

@@ -1,0 +1,95 @@
+import type { HostConfig } from "../config/inventory.js";
+import { errorMessage } from "../errors.js";
+import {
+  configPairs,
+  connectedReplicas,
+  type InfoFields,
+  intField,
+  keyCount,
+} from "../redis/info.js";
+import type { RedisNode } from "../redis/node.js";
+import type { NodeState, ReplicaLink } from "./types.js";
+
+/** Asks one server about itself: ROLE, INFO (server, replication, persistence, keyspace), CONFIG GET. */
+export async function probeNode(host: HostConfig, node: RedisNode): Promise<NodeState> {
+  const state: NodeState = {
+    name: host.name,
+    host: host.redis.host,
+    port: host.redis.port,
+    reachable: false,
+    replicas: [],
+  };
+  const started = performance.now();
+  try {
+    const [role, info] = await Promise.all([node.call("ROLE"), node.info()]);
+    state.latencyMs = Math.round(performance.now() - started);
+    state.reachable = true;
+    applyInfo(state, info, role);
+  } catch (error) {
+    state.error = errorMessage(error);
+    return state;
+  }
+  // CONFIG may be renamed or forbidden by ACLs; the topology is still useful without it.
+  try {
+    const [dir, dbfilename] = await Promise.all([
+      node.call("CONFIG", "GET", "dir"),
+      node.call("CONFIG", "GET", "dbfilename"),
+    ]);
+    const dirValue = configPairs(dir).get("dir");
+    const dbfilenameValue = configPairs(dbfilename).get("dbfilename");
+    if (dirValue) state.dir = dirValue;
+    if (dbfilenameValue) state.dbfilename = dbfilenameValue;
+  } catch {
+    // Left undefined: steps that need them will say so.
+  }
+  return state;
+}
+
+export function applyInfo(state: NodeState, info: InfoFields, role?: unknown): void {
+  const roleName = Array.isArray(role) ? String(role[0]) : info.get("role");
+  if (roleName === "master") state.role = "master";
+  else if (roleName === "slave") state.role = "replica";
+  const version = info.get("redis_version");
+  if (version) state.version = version;
+  const runId = info.get("run_id");
+  if (runId) state.runId = runId;
+  state.loading = info.get("loading") === "1";
+  state.keys = keyCount(info);
+  const replid = info.get("master_replid");
+  if (replid) state.replicationId = replid;
+  const lastSave = intField(info, "rdb_last_save_time");
+  if (lastSave !== undefined) state.lastSaveTime = lastSave;
+  state.bgsaveInProgress = info.get("rdb_bgsave_in_progress") === "1";
+  const bgsaveStatus = info.get("rdb_last_bgsave_status");
+  if (bgsaveStatus) state.lastBgsaveStatus = bgsaveStatus;
+  state.aofEnabled = info.get("aof_enabled") === "1";
+  state.aofRewriteInProgress = info.get("aof_rewrite_in_progress") === "1";
+  const failoverState = info.get("master_failover_state");
+  if (failoverState) state.failoverState = failoverState;
+
+  if (state.role === "replica") {
+    state.master = replicaLink(info);
+    const offset = intField(info, "slave_repl_offset") ?? intField(info, "master_repl_offset");
+    if (offset !== undefined) state.offset = offset;
+    const priority = intField(info, "slave_priority") ?? intField(info, "replica_priority");
+    if (priority !== undefined) state.replicaPriority = priority;
+  } else {
+    const offset = intField(info, "master_repl_offset");
+    if (offset !== undefined) state.offset = offset;
+  }
+  state.replicas = connectedReplicas(info).map((replica) => ({ ...replica }));
+}
+
+function replicaLink(info: InfoFields): ReplicaLink {
+  const link: ReplicaLink = {
+    host: info.get("master_host") ?? "",
+    port: intField(info, "master_port") ?? 0,
+    linkStatus: info.get("master_link_status") === "up" ? "up" : "down",
+    syncInProgress: info.get("master_sync_in_progress") === "1",
+  };
+  const downSince = intField(info, "master_link_down_since_seconds");
+  if (downSince !== undefined && downSince >= 0) link.linkDownSinceSeconds = downSince;
+  const lastIo = intField(info, "master_last_io_seconds_ago");
+  if (lastIo !== undefined && lastIo >= 0) link.lastIoSecondsAgo = lastIo;
+  return link;
+}

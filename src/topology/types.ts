@@ -1,0 +1,86 @@
+/** What the bot observed of a cluster at one moment: plain data, safe to serialise and show. */
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ReplicaLink {
+  host: string;
+  port: number;
+  /** The inventory's name for the master this replica follows, when it is one of ours. */
+  hostName?: string;
+  linkStatus: "up" | "down";
+  /** Seconds since the link went down (Redis' master_link_down_since_seconds). */
+  linkDownSinceSeconds?: number;
+  /** Seconds since the replica last heard from its master. */
+  lastIoSecondsAgo?: number;
+  syncInProgress: boolean;
+}
+
+export interface AttachedReplica {
+  ip: string;
+  port: number;
+  hostName?: string;
+  state: string;
+  offset: number;
+  lag: number;
+}
+
+export interface NodeState {
+  /** Inventory host name. */
+  name: string;
+  host: string;
+  port: number;
+  reachable: boolean;
+  /** Why the bot could not talk to it. */
+  error?: string;
+  latencyMs?: number;
+  role?: "master" | "replica";
+  version?: string;
+  runId?: string;
+  loading?: boolean;
+  /** Set when role is replica. */
+  master?: ReplicaLink;
+  /** master_repl_offset on a master, slave_repl_offset on a replica. */
+  offset?: number;
+  replicationId?: string;
+  /** Lower is preferred for promotion; 0 means never promote (Sentinel's convention). */
+  replicaPriority?: number;
+  replicas: AttachedReplica[];
+  keys?: number;
+  lastSaveTime?: number;
+  bgsaveInProgress?: boolean;
+  lastBgsaveStatus?: string;
+  aofEnabled?: boolean;
+  aofRewriteInProgress?: boolean;
+  /** From CONFIG GET, when the server allows it. */
+  dir?: string;
+  dbfilename?: string;
+  failoverState?: string;
+}
+
+export interface Topology {
+  cluster: string;
+  /** Unix milliseconds. */
+  observedAt: number;
+  nodes: NodeState[];
+}
+
+/** What the bot learned about a machine over its remote transport (SSH or local). */
+export interface HostFacts {
+  name: string;
+  /** Whether a remote command could run there at all. */
+  reachable: boolean;
+  error?: string;
+  /** Redis data directory used for the snapshot (inventory `dir`, else from redis.conf). */
+  dir?: string;
+  dirExists?: boolean;
+  rdbExists?: boolean;
+  rdbBytes?: number;
+  /** Append-only files found in the data directory (they win over the RDB at start-up). */
+  aofFiles: string[];
+  /** `appendonly` as written in the host's redis.conf, when the inventory names it. */
+  configAppendonly?: boolean;
+  tools: { sha256sum: boolean; redisCheckRdb: boolean };
+}
