@@ -26,6 +26,8 @@ export interface StepContext {
   remote(ref: HostRef): RemoteHost;
   /** Runs a Redis command, showing it and its reply in the output. */
   command(ref: HostRef, command: RedisCommand): Promise<unknown>;
+  /** The same on a server outside the cluster (the config Redis holding the discovery key). */
+  commandOn(node: RedisNode, command: RedisCommand): Promise<unknown>;
   /** Runs a remote command, showing it and streaming its output; a non-zero exit throws. */
   shell(
     ref: HostRef,
@@ -54,17 +56,19 @@ export function createStepContext(base: {
   warn: (text: string) => void;
 }): StepContext {
   const { connections, output } = base;
+  const commandOn = async (node: RedisNode, command: RedisCommand) => {
+    output(showRedis(node.name, command));
+    const reply = await node.call(...command);
+    output(`  -> ${formatReply(reply)}`);
+    return reply;
+  };
   return {
     ...base,
     timeouts: base.cluster.timeouts,
     redis: (ref) => connections.redis(ref.name),
     remote: (ref) => connections.remote(ref.name),
-    async command(ref, command) {
-      output(showRedis(ref.name, command));
-      const reply = await connections.redis(ref.name).call(...command);
-      output(`  -> ${formatReply(reply)}`);
-      return reply;
-    },
+    command: (ref, command) => commandOn(connections.redis(ref.name), command),
+    commandOn,
     async shell(ref, command, options = {}) {
       output(showShell(ref.name, command));
       const { allowFailure, ...execOptions } = options;

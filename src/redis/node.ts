@@ -28,6 +28,8 @@ export interface RedisNodeOptions {
   username?: string;
   password?: string;
   tls?: TlsSettings;
+  /** Database number to SELECT (the discovery key may live outside db 0). */
+  db?: number;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
 }
@@ -143,6 +145,7 @@ export class IoRedisNode implements RedisNode {
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
       ...(options.tls ? { tls: tlsOptions(options.tls) } : {}),
+      ...(options.db ? { db: options.db } : {}),
       protocol: 2,
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs,
@@ -155,7 +158,11 @@ export class IoRedisNode implements RedisNode {
       connectionName: "redis-failover-bot",
     });
     // Errors surface through the rejected command; without a listener ioredis prints them.
-    client.on("error", () => {});
+    // The socket's own error (ECONNREFUSED...) is kept: ioredis only rejects with "Connection is closed".
+    let socketError: unknown;
+    client.on("error", (error: unknown) => {
+      socketError = error;
+    });
     this.#client = client;
     const timeoutMs = options.connectTimeoutMs + options.commandTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -174,7 +181,7 @@ export class IoRedisNode implements RedisNode {
         else client.disconnect(false);
         throw new FailoverError(
           "REDIS_UNREACHABLE",
-          `cannot connect to ${this.name} at ${this.#where()}: ${describeConnectError(error)}`,
+          `cannot connect to ${this.name} at ${this.#where()}: ${describeConnectError(socketError ?? error)}`,
           { cause: error },
         );
       })

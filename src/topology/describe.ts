@@ -4,7 +4,7 @@ import type { NodeState } from "./types.js";
 export function describeNode(node: NodeState): string {
   if (!node.reachable)
     return `${node.name} (${node.host}:${node.port}): not answering — ${node.error ?? "no reply"}`;
-  const parts = [`${node.name} (${node.host}:${node.port}):`, roleText(node)];
+  const parts = [roleText(node)];
   if (node.loading) parts.push("LOADING");
   if (node.offset !== undefined) parts.push(`offset ${node.offset}`);
   if (node.keys !== undefined) parts.push(`${node.keys} keys`);
@@ -13,7 +13,7 @@ export function describeNode(node: NodeState): string {
       `replicas: ${node.replicas.map((replica) => `${replica.hostName ?? `${replica.ip}:${replica.port}`} (${replica.state}, lag ${replica.lag} s)`).join(", ")}`,
     );
   }
-  return parts.join(" ");
+  return `${node.name} (${node.host}:${node.port}): ${parts.join(", ")}`;
 }
 
 export function roleText(node: NodeState): string {

@@ -16,8 +16,7 @@ export const announce: StepImplementation<Spec> = {
     const value = discoveryValue(spec.newMaster.host, spec.newMaster.port);
     if (spec.discovery) {
       const config = context.connections.discovery();
-      const ref = { name: "config", host: config.host, port: config.port };
-      await context.command(ref, redisCommands.set(spec.discovery.key, value));
+      await context.commandOn(config, redisCommands.set(spec.discovery.key, value));
       const stored = await config.call("GET", spec.discovery.key);
       if (stored !== value) {
         throw new FailoverError(
@@ -25,8 +24,8 @@ export const announce: StepImplementation<Spec> = {
           `the discovery key ${spec.discovery.key} reads back ${String(stored)}`,
         );
       }
-      const receivers = await context.command(
-        ref,
+      const receivers = await context.commandOn(
+        config,
         redisCommands.publish(spec.discovery.key, value),
       );
       context.output(`  ${receivers} subscriber(s) notified on ${spec.discovery.key}`);

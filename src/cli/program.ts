@@ -1,0 +1,139 @@
+import { Command, CommanderError, Option } from "commander";
+import { bootstrap } from "../app/bootstrap.js";
+import type { ConnectionFactory } from "../engine/connections.js";
+import { errorMessage, isFailoverError } from "../errors.js";
+import { MODES, type Mode } from "../plan/types.js";
+import { failoverCommand } from "./commands/failover.js";
+import { statusCommand } from "./commands/status.js";
+import { type CliIo, write } from "./io.js";
+import { UsageError } from "./usage-error.js";
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface CliOptions {
+  /** Replaces the production clients (the demo's local sandbox). */
+  factory?: ConnectionFactory;
+  signal?: AbortSignal;
+}
+
+/**
+ * The break-glass CLI. Commands, flags, exit codes and --json lines are a contract:
+ * outside scripts depend on them. Returns the exit code instead of exiting.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  options: CliOptions = {},
+): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const signal = options.signal ?? new AbortController().signal;
+  const program = new Command("redis-failover")
+    .description(
+      'Fail over a Redis master the verified way ("Redis in Action" 4.3.2), from a terminal.',
+    )
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+
+  const inventoryOption = () =>
+    new Option(
+      "--inventory <file>",
+      "inventory YAML (default: $INVENTORY_FILE, then ./inventory.yml)",
+    );
+  const engineFor = async (inventory: string | undefined) =>
+    (
+      await bootstrap({
+        env: io.env,
+        ...(inventory ? { inventoryPath: inventory } : {}),
+        logLevel: io.env.LOG_LEVEL ?? "warn",
+        ...(options.factory ? { factory: options.factory } : {}),
+      })
+    ).engine;
+
+  program
+    .command("status")
+    .description("show the cluster's topology: role, link, offset, lag, keys, last save")
+    .argument("<cluster>", "cluster name from the inventory")
+    .addOption(inventoryOption())
+    .option("--json", "print one JSON object instead of a table")
+    .action(async (cluster: string, flags: { inventory?: string; json?: boolean }) => {
+      exitCode = await statusCommand(await engineFor(flags.inventory), cluster, flags, io);
+    });
+
+  program
+    .command("failover")
+    .description("plan and run a failover: preflight, plan, confirmation, then every step verified")
+    .argument("<cluster>", "cluster name from the inventory")
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "replace | promote | switchover (default: chosen by preflight)",
+      ).choices(MODES),
+    )
+    .option(
+      "--spare <host>",
+      "spare machine: the new master (replace) or a new replica (promote, switchover)",
+    )
+    .option(
+      "--replica <host>",
+      "replica to use: snapshot source (replace) or new master (promote, switchover)",
+    )
+    .option("--dry-run", "show the plan and change nothing")
+    .option("--yes", "run without asking to type the cluster name")
+    .option("--json", "one JSON object per line: plan, step, result")
+    .addOption(inventoryOption())
+    .action(
+      async (
+        cluster: string,
+        flags: {
+          mode?: Mode;
+          spare?: string;
+          replica?: string;
+          dryRun?: boolean;
+          yes?: boolean;
+          json?: boolean;
+          inventory?: string;
+        },
+      ) => {
+        exitCode = await failoverCommand(
+          await engineFor(flags.inventory),
+          cluster,
+          flags,
+          io,
+          signal,
+        );
+      },
+    );
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    return handleError(error, io);
+  }
+}
+
+function handleError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // --help and --version exit 0; every parse error is a usage error.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    write(io.stderr, `error: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (
+    isFailoverError(error, "CONFIG_INVALID") ||
+    isFailoverError(error, "UNKNOWN_CLUSTER") ||
+    isFailoverError(error, "UNKNOWN_HOST") ||
+    isFailoverError(error, "USAGE")
+  ) {
+    write(io.stderr, `error: ${error.message}`);
+    return EXIT.usage;
+  }
+  write(io.stderr, `error: ${errorMessage(error)}`);
+  return EXIT.failed;
+}

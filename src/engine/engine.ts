@@ -1,0 +1,143 @@
+import type { Logger } from "pino";
+import { type ClusterConfig, findCluster, type Inventory } from "../config/inventory.js";
+import { planFailover } from "../plan/planner.js";
+import type { FailoverRequest, Plan, PlanOutcome } from "../plan/types.js";
+import type { Secrets } from "../secrets.js";
+import { type Assessment, assessTopology } from "../topology/assess.js";
+import { discoverTopology } from "../topology/discover.js";
+import { probeHost } from "../topology/probe-host.js";
+import type { HostFacts, Topology } from "../topology/types.js";
+import { type ConnectionFactory, Connections } from "./connections.js";
+import type { RunEventListener, RunFacts, RunResult } from "./events.js";
+import { executePlan } from "./executor.js";
+import { newRunId } from "./run-id.js";
+
+export interface EngineOptions {
+  inventory: Inventory;
+  factory: ConnectionFactory;
+  log: Logger;
+  secrets: Secrets;
+  now?: () => number;
+  runId?: () => string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onEvent?: RunEventListener;
+  /** Resume: what an earlier attempt learned and where it stopped. */
+  facts?: RunFacts;
+  fromStep?: number;
+}
+
+/**
+ * The failover engine as front ends (CLI, Slack, demo) see it: status, plan, execute.
+ * It knows nothing of its front ends; each call opens its own connections and closes them.
+ */
+export class FailoverEngine {
+  readonly inventory: Inventory;
+  readonly #options: EngineOptions;
+  readonly #now: () => number;
+
+  constructor(options: EngineOptions) {
+    this.inventory = options.inventory;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  cluster(name: string): ClusterConfig {
+    return findCluster(this.inventory, name);
+  }
+
+  async status(clusterName: string): Promise<{ topology: Topology; assessment: Assessment }> {
+    const cluster = this.cluster(clusterName);
+    return this.#withConnections(cluster, async (connections) => {
+      const topology = await discoverTopology(cluster, connections, this.#now);
+      return { topology, assessment: assessTopology(topology) };
+    });
+  }
+
+  /** Preflight: reads every server and, where needed, the machines themselves; then plans. Changes nothing. */
+  async plan(request: FailoverRequest): Promise<PlanOutcome & { topology: Topology }> {
+    const cluster = this.cluster(request.cluster);
+    const log = this.#options.log.child({ cluster: cluster.name });
+    return this.#withConnections(cluster, async (connections) => {
+      const topology = await discoverTopology(cluster, connections, this.#now);
+      const hostFacts = await this.#inspectHosts(cluster, topology, request, connections);
+      const runId = (this.#options.runId ?? newRunId)();
+      const outcome = planFailover({
+        cluster,
+        topology,
+        hostFacts,
+        request,
+        runId,
+        now: this.#now(),
+      });
+      if (outcome.ok) {
+        log.info(
+          {
+            runId,
+            mode: outcome.plan.mode,
+            reason: outcome.plan.modeReason,
+            steps: outcome.plan.steps.length,
+          },
+          "plan ready",
+        );
+      } else {
+        log.warn({ request, refusal: outcome.refusal }, "request refused at preflight");
+      }
+      return { ...outcome, topology };
+    });
+  }
+
+  async execute(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
+    const cluster = this.cluster(plan.cluster);
+    return this.#withConnections(cluster, (connections) =>
+      executePlan(plan, {
+        cluster,
+        connections,
+        log: this.#options.log,
+        secrets: this.#options.secrets,
+        now: this.#now,
+        ...options,
+      }),
+    );
+  }
+
+  /**
+   * Machines worth a look over SSH: every host except a master that answers (spares and
+   * snapshot sources live there). All at once, so preflight costs one round of handshakes.
+   */
+  async #inspectHosts(
+    cluster: ClusterConfig,
+    topology: Topology,
+    request: FailoverRequest,
+    connections: Connections,
+  ): Promise<Map<string, HostFacts>> {
+    const masterUp = topology.nodes.some(
+      (node) => node.reachable && node.role === "master" && node.replicas.length > 0,
+    );
+    const wanted = cluster.hosts.filter((host) => {
+      if (host.transport.kind === "none") return false;
+      if (host.name === request.spare) return true;
+      if (masterUp || request.mode === "switchover") return false;
+      const node = topology.nodes.find((candidate) => candidate.name === host.name);
+      return !(node?.reachable && node.role === "master");
+    });
+    const facts = await Promise.all(
+      wanted.map((host) => probeHost(host, connections.remote(host.name))),
+    );
+    return new Map(facts.map((fact) => [fact.name, fact]));
+  }
+
+  async #withConnections<T>(
+    cluster: ClusterConfig,
+    work: (connections: Connections) => Promise<T>,
+  ): Promise<T> {
+    const connections = new Connections(cluster, this.#options.factory);
+    try {
+      return await work(connections);
+    } finally {
+      await connections.closeAll();
+    }
+  }
+}
