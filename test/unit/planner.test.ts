@@ -1,0 +1,465 @@
+import { describe, expect, it } from "vitest";
+import { planFailover, type PlanInput } from "../../src/plan/planner.js";
+import type { FailoverRequest, Plan, PlanOutcome } from "../../src/plan/types.js";
+import type { HostFacts } from "../../src/topology/types.js";
+import { cluster, down, facts, host, master, replica, topology } from "./fixtures.js";
+
+const a = host("machine-a", 11);
+const b = host("machine-b", 12);
+const c = host("machine-c", 13);
+const d = host("machine-d", 14);
+
+function plan(
+  input: Omit<PlanInput, "runId" | "now" | "request" | "hostFacts"> & {
+    request?: Partial<FailoverRequest>;
+    hostFacts?: HostFacts[];
+  },
+): PlanOutcome {
+  return planFailover({
+    runId: "fo-test",
+    now: 0,
+    ...input,
+    request: { cluster: "cache-prod", ...input.request },
+    hostFacts: new Map((input.hostFacts ?? []).map((fact) => [fact.name, fact])),
+  });
+}
+
+function ok(outcome: PlanOutcome): Plan {
+  if (!outcome.ok) throw new Error(`expected a plan, got a refusal: ${outcome.refusal.reason}`);
+  return outcome.plan;
+}
+
+function refused(outcome: PlanOutcome) {
+  if (outcome.ok) throw new Error(`expected a refusal, got a ${outcome.plan.mode} plan`);
+  return outcome.refusal;
+}
+
+const kinds = (p: Plan) => p.steps.map((step) => step.spec.kind);
+
+describe("mode selection", () => {
+  it("chooses switchover when the master still answers", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([
+          master(a, [{ of: b, offset: 500 }]),
+          replica(b, a, { offset: 500, link: "up" }),
+        ]),
+      }),
+    );
+    expect(p.mode).toBe("switchover");
+    expect(p.modeReason).toMatch(/machine-a answers as master/);
+    expect(kinds(p)).toEqual(["recheck", "switchover", "fence", "announce"]);
+  });
+
+  it("chooses promote when the master is down from every vantage point and a replica is eligible", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 900, link: "down", downSince: 30 }),
+          down(c),
+        ]),
+      }),
+    );
+    expect(p.mode).toBe("promote");
+    expect(p.newMaster.name).toBe("machine-b");
+    expect(p.modeReason).toMatch(/machine-a is down/);
+  });
+
+  it("falls back to replace when no replica may be promoted but a spare exists", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 900, link: "down", priority: 0 }),
+          down(c),
+        ]),
+        hostFacts: [facts("machine-b"), facts("machine-c")],
+      }),
+    );
+    expect(p.mode).toBe("replace");
+    expect(p.newMaster.name).toBe("machine-c");
+    expect(p.modeReason).toMatch(/replica-priority 0/);
+  });
+
+  it("refuses replace and promote while the master answers, recommending switchover", () => {
+    for (const mode of ["replace", "promote"] as const) {
+      const refusal = refused(
+        plan({
+          cluster: cluster([a, b, c]),
+          topology: topology([
+            master(a, [{ of: b, offset: 5 }]),
+            replica(b, a, { offset: 5, link: "up" }),
+            down(c),
+          ]),
+          request: { mode },
+        }),
+      );
+      expect(refusal.recommendedMode).toBe("switchover");
+      expect(refusal.reason).toMatch(/still answers as master/);
+    }
+  });
+
+  it("refuses when the bot cannot reach the master but a replica still can (partition)", () => {
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([down(a, "timed out"), replica(b, a, { offset: 5, link: "up" })]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(refusal.reason).toMatch(/not confirmed down/);
+    expect(refusal.reason).toMatch(/machine-b: master_link_status:up/);
+  });
+
+  it("refuses switchover when the master is down, recommending promote", () => {
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([down(a), replica(b, a, { offset: 5, link: "down" })]),
+        request: { mode: "switchover" },
+      }),
+    );
+    expect(refusal.recommendedMode).toBe("promote");
+  });
+
+  it("refuses unknown host names before looking at anything else", () => {
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([down(a), down(b)]),
+        request: { spare: "machine-z" },
+      }),
+    );
+    expect(refusal.reason).toBe(
+      'cluster cache-prod has no host "machine-z"; its hosts are: machine-a, machine-b',
+    );
+  });
+
+  it("refuses when no replica is reachable", () => {
+    const refusal = refused(
+      plan({ cluster: cluster([a, b]), topology: topology([down(a), down(b)]) }),
+    );
+    expect(refusal.reason).toMatch(/no server answers/);
+  });
+
+  it("refuses a split brain: a second master with data", () => {
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          master(a, [{ of: b, offset: 10 }]),
+          replica(b, a, { offset: 10, link: "up" }),
+          master(c, [], { keys: 50 }),
+        ]),
+      }),
+    );
+    expect(refusal.reason).toMatch(/machine-c also answers as a master \(50 keys/);
+  });
+});
+
+describe("promote", () => {
+  it("ranks candidates like Sentinel: priority 0 and syncing replicas skipped, lowest priority, then highest offset", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c, d]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 1000, link: "down", priority: 0, downSince: 3 }),
+          replica(c, a, { offset: 800, link: "down", priority: 50, downSince: 3 }),
+          replica(d, a, { offset: 990, link: "down", priority: 100, downSince: 3 }),
+        ]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(p.newMaster.name).toBe("machine-c");
+    expect(
+      p.candidates.map((candidate) => [
+        candidate.name,
+        candidate.eligible,
+        candidate.behindBestBytes,
+      ]),
+    ).toEqual([
+      ["machine-c", true, 200],
+      ["machine-d", true, 10],
+      ["machine-b", false, 0],
+    ]);
+    expect(p.candidates[2]?.reason).toMatch(/replica-priority 0/);
+    expect(kinds(p)).toEqual(["recheck", "promote", "replicate", "replicate", "fence", "announce"]);
+  });
+
+  it("prefers the highest offset among equal priorities and never a replica in the middle of a full sync", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 5000, link: "down", syncing: true }),
+          replica(c, a, { offset: 4000, link: "down" }),
+        ]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(p.newMaster.name).toBe("machine-c");
+    expect(p.candidates.find((candidate) => candidate.name === "machine-b")?.reason).toMatch(
+      /full sync/,
+    );
+  });
+
+  it("refuses a --replica that is configured never to become master", () => {
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([down(a), replica(b, a, { offset: 5, link: "down", priority: 0 })]),
+        request: { mode: "promote", replica: "machine-b" },
+      }),
+    );
+    expect(refusal.reason).toMatch(/machine-b cannot be promoted: replica-priority 0/);
+  });
+
+  it("adds a stopped spare as a new replica, moving its old files aside so it starts empty", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([down(a), replica(b, a, { offset: 5, link: "down" }), down(c)]),
+        hostFacts: [
+          facts("machine-c", {
+            rdbExists: true,
+            rdbBytes: 10,
+            aofFiles: ["/var/lib/redis/appendonlydir"],
+          }),
+        ],
+        request: { mode: "promote", spare: "machine-c" },
+      }),
+    );
+    expect(kinds(p)).toEqual([
+      "recheck",
+      "promote",
+      "prepare-spare",
+      "start-redis",
+      "replicate",
+      "fence",
+      "announce",
+    ]);
+    const prepare = p.steps[2]?.spec;
+    expect(prepare).toEqual({
+      kind: "prepare-spare",
+      host: { name: "machine-c", host: "10.0.0.13", port: 6379 },
+      moveAside: ["/var/lib/redis/appendonlydir", "/var/lib/redis/dump.rdb"],
+    });
+  });
+
+  it("makes an empty running spare a replica directly, and refuses one that holds data", () => {
+    const request = { mode: "promote" as const, spare: "machine-c" };
+    const empty = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 5, link: "down" }),
+          master(c, [], { keys: 0 }),
+        ]),
+        request,
+      }),
+    );
+    expect(kinds(empty)).toEqual(["recheck", "promote", "replicate", "fence", "announce"]);
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 5, link: "down" }),
+          master(c, [], { keys: 7 }),
+        ]),
+        request,
+      }),
+    );
+    expect(refusal.reason).toMatch(/the spare machine-c already runs Redis with 7 keys/);
+  });
+});
+
+describe("replace", () => {
+  const base = {
+    cluster: cluster([a, b, c]),
+    topology: topology([
+      down(a),
+      replica(b, a, { offset: 777, link: "down", downSince: 12 }),
+      down(c),
+    ]),
+    request: { mode: "replace" as const },
+  };
+
+  it("follows the book: snapshot, copy, start, and only then make B a replica of C", () => {
+    const p = ok(plan({ ...base, hostFacts: [facts("machine-b"), facts("machine-c")] }));
+    expect(kinds(p)).toEqual([
+      "recheck",
+      "snapshot",
+      "copy-rdb",
+      "start-redis",
+      "replicate",
+      "fence",
+      "announce",
+    ]);
+    const copy = p.steps[2]?.spec;
+    expect(copy).toMatchObject({
+      sourcePath: "/var/lib/redis/dump.rdb",
+      targetPath: "/var/lib/redis/dump.rdb",
+      checkRdb: true,
+    });
+    expect(p.steps[4]?.spec).toMatchObject({
+      kind: "replicate",
+      replica: { name: "machine-b" },
+      master: { name: "machine-c" },
+    });
+    expect(p.exposure).toMatch(
+      /machine-b last heard from machine-a 12 s before the plan \(offset 777\)/,
+    );
+    expect(p.steps[2]?.commands.join("\n")).toContain(
+      "[machine-c] $ sha256sum -- /var/lib/redis/dump.rdb.fo-test.partial",
+    );
+  });
+
+  it("turns AOF off for the first start and back on after, when the spare's redis.conf says appendonly yes", () => {
+    const withConfig = cluster([a, b, host("machine-c", 13, { config: "/etc/redis/redis.conf" })]);
+    const p = ok(
+      plan({
+        ...base,
+        cluster: withConfig,
+        hostFacts: [
+          facts("machine-b"),
+          facts("machine-c", {
+            configAppendonly: true,
+            aofFiles: ["/var/lib/redis/appendonlydir"],
+          }),
+        ],
+      }),
+    );
+    expect(kinds(p)).toEqual([
+      "recheck",
+      "snapshot",
+      "copy-rdb",
+      "prepare-spare",
+      "start-redis",
+      "enable-aof",
+      "replicate",
+      "fence",
+      "announce",
+    ]);
+    expect(p.steps[3]?.spec).toMatchObject({
+      disableAofIn: "/etc/redis/redis.conf",
+      moveAside: ["/var/lib/redis/appendonlydir"],
+    });
+  });
+
+  it("refuses a spare on which Redis already runs, suggesting promote with it as a new replica", () => {
+    const refusal = refused(
+      plan({
+        ...base,
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 777, link: "down" }),
+          master(c, [], { keys: 3 }),
+        ]),
+        request: { mode: "replace", spare: "machine-c" },
+      }),
+    );
+    expect(refusal.reason).toMatch(/the spare machine-c already runs Redis with 3 keys/);
+  });
+
+  it("refuses when SSH to the spare fails, naming the error", () => {
+    const refusal = refused(
+      plan({
+        ...base,
+        hostFacts: [
+          facts("machine-b"),
+          facts("machine-c", { reachable: false, error: "host key changed" }),
+        ],
+      }),
+    );
+    expect(refusal.reason).toBe("cannot run commands on machine-c: host key changed");
+  });
+
+  it("asks for --spare when several machines could be the spare", () => {
+    const refusal = refused(
+      plan({
+        ...base,
+        cluster: cluster([a, b, c, d]),
+        topology: topology([down(a), replica(b, a, { offset: 1, link: "down" }), down(c), down(d)]),
+        hostFacts: [facts("machine-b"), facts("machine-c"), facts("machine-d")],
+      }),
+    );
+    expect(refusal.reason).toMatch(/several hosts could be the spare \(machine-c, machine-d\)/);
+  });
+
+  it("repoints every other replica to the new master after the snapshot source", () => {
+    const p = ok(
+      plan({
+        ...base,
+        cluster: cluster([a, b, c, d]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 10, link: "down" }),
+          down(c),
+          replica(d, a, { offset: 5, link: "down" }),
+        ]),
+        hostFacts: [facts("machine-b"), facts("machine-c")],
+        request: { mode: "replace", spare: "machine-c" },
+      }),
+    );
+    expect(
+      p.steps.filter((step) => step.spec.kind === "replicate").map((step) => step.host),
+    ).toEqual(["machine-b", "machine-d"]);
+  });
+});
+
+describe("switchover", () => {
+  it("uses FAILOVER TO with the address the master lists for the target", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([
+          master(a, [{ of: b, offset: 5 }]),
+          replica(b, a, { offset: 5, link: "up" }),
+        ]),
+        request: { mode: "switchover" },
+      }),
+    );
+    expect(p.steps[1]?.spec).toMatchObject({
+      kind: "switchover",
+      method: "failover-command",
+      targetAnnounced: { ip: "10.0.0.12", port: 6379 },
+    });
+    expect(p.steps[1]?.commands[0]).toBe(
+      "[machine-a] redis> FAILOVER TO 10.0.0.12 6379 TIMEOUT 10000",
+    );
+  });
+
+  it("falls back to pausing writes on servers older than 6.2", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([
+          master(a, [{ of: b, offset: 5 }], { version: "6.0.16" }),
+          replica(b, a, { offset: 5, link: "up" }),
+        ]),
+      }),
+    );
+    expect(p.steps[1]?.spec).toMatchObject({ method: "client-pause" });
+  });
+
+  it("refuses a target the master does not list as an online replica", () => {
+    const m = master(a, [{ of: b, offset: 5 }]);
+    m.replicas = [];
+    const refusal = refused(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([m, replica(b, a, { offset: 5, link: "up" })]),
+        request: { mode: "switchover" },
+      }),
+    );
+    expect(refusal.reason).toMatch(/does not list machine-b among its online replicas/);
+  });
+});
