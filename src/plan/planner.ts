@@ -40,6 +40,16 @@ export function planFailover(input: PlanInput): PlanOutcome {
   if (request.spare !== undefined && request.spare === request.replica) {
     return refuse("--spare and --replica must name different hosts");
   }
+  const spareNode = input.topology.nodes.find((node) => node.name === request.spare);
+  if (spareNode?.reachable && (spareNode.keys ?? 0) > 0) {
+    return refuse(
+      `the spare ${spareNode.name} already runs Redis with ${spareNode.keys} keys (${spareNode.role ?? "unknown role"}); using it would discard them`,
+      {
+        advice:
+          "Check what that data is. If it is disposable, stop Redis there (replace) or FLUSHALL it (promote --spare), then plan again.",
+      },
+    );
+  }
   const assessment = assessTopology(input.topology);
   if (assessment.problems.length > 0) {
     return refuse(
@@ -387,12 +397,6 @@ class PlanContext {
       if (node.role === "replica" && node.master?.hostName === this.#master.name) {
         return {
           reason: `${name} is already a replica; --spare names a machine that is not part of the replication yet`,
-        };
-      }
-      if ((node.keys ?? 0) > 0) {
-        return {
-          reason: `the spare ${name} already runs Redis with ${node.keys} keys; making it a replica would discard them`,
-          advice: `Check what that data is; if it is disposable, FLUSHALL it first (by hand) and plan again.`,
         };
       }
       return { steps: [{ kind: "replicate", replica: spareRef, master: newMaster }], risks: [] };
