@@ -4,6 +4,7 @@ import type { ConnectionFactory } from "../engine/connections.js";
 import { errorMessage, isFailoverError } from "../errors.js";
 import { MODES, type Mode } from "../plan/types.js";
 import { failoverCommand } from "./commands/failover.js";
+import { fenceCommand } from "./commands/fence.js";
 import { statusCommand } from "./commands/status.js";
 import { type CliIo, write } from "./io.js";
 import { UsageError } from "./usage-error.js";
@@ -105,6 +106,32 @@ export async function runCli(
           io,
           signal,
         );
+      },
+    );
+
+  program
+    .command("fence")
+    .description(
+      "after a failover: make an old master that came back a replica of the current master",
+    )
+    .argument("<cluster>", "cluster name from the inventory")
+    .option("--host <host>", "fence this host only (default: every other master holding data)")
+    .option("--dry-run", "show the plan and change nothing")
+    .option("--yes", "run without asking to type the cluster name")
+    .option("--json", "one JSON object per line: plan, step, result")
+    .addOption(inventoryOption())
+    .action(
+      async (
+        cluster: string,
+        flags: {
+          host?: string;
+          dryRun?: boolean;
+          yes?: boolean;
+          json?: boolean;
+          inventory?: string;
+        },
+      ) => {
+        exitCode = await fenceCommand(await engineFor(flags.inventory), cluster, flags, io, signal);
       },
     );
 

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { type ClusterConfig, findCluster, type Inventory } from "../config/inventory.js";
+import { planFence } from "../plan/plan-fence.js";
 import { planFailover } from "../plan/planner.js";
 import type { FailoverRequest, Plan, PlanOutcome } from "../plan/types.js";
 import type { Secrets } from "../secrets.js";
@@ -85,6 +86,26 @@ export class FailoverEngine {
       } else {
         log.warn({ request, refusal: outcome.refusal }, "request refused at preflight");
       }
+      return { ...outcome, topology };
+    });
+  }
+
+  /** Plans fencing of stale masters (an old master back after a failover). Changes nothing. */
+  async planFence(
+    clusterName: string,
+    host?: string,
+  ): Promise<PlanOutcome & { topology: Topology }> {
+    const cluster = this.cluster(clusterName);
+    return this.#withConnections(cluster, async (connections) => {
+      const topology = await discoverTopology(cluster, connections, this.#now);
+      const runId = (this.#options.runId ?? newRunId)();
+      const outcome = planFence({
+        cluster,
+        topology,
+        runId,
+        now: this.#now(),
+        ...(host ? { host } : {}),
+      });
       return { ...outcome, topology };
     });
   }

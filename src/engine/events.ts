@@ -1,4 +1,4 @@
-import type { HostRef, Mode, Plan, PlannedStep } from "../plan/types.js";
+import type { HostRef, Plan, PlanKind, PlannedStep } from "../plan/types.js";
 import type { Topology } from "../topology/types.js";
 
 /** What a run learns as it goes, which later steps (and a resumed run) rely on. Plain data. */
@@ -37,7 +37,7 @@ export interface StepRecord {
 export interface RunResult {
   runId: string;
   cluster: string;
-  mode: Mode;
+  mode: PlanKind;
   ok: boolean;
   aborted: boolean;
   /** Set when the run succeeded. */

@@ -588,11 +588,11 @@ function usableSource(node: NodeState): Refusal | undefined {
   return undefined;
 }
 
-function ref(host: HostConfig): HostRef {
+export function ref(host: HostConfig): HostRef {
   return { name: host.name, host: host.redis.host, port: host.redis.port };
 }
 
-function refuse(reason: string, extra: Omit<Refusal, "reason"> = {}): PlanOutcome {
+export function refuse(reason: string, extra: Omit<Refusal, "reason"> = {}): PlanOutcome {
   return { ok: false, refusal: { reason, ...extra } };
 }
 

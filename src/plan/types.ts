@@ -3,6 +3,8 @@ import type { HostFacts, Topology } from "../topology/types.js";
 
 export const MODES = ["replace", "promote", "switchover"] as const;
 export type Mode = (typeof MODES)[number];
+/** What a plan does: one of the failover modes, or fencing stale masters after one. */
+export type PlanKind = Mode | "fence";
 
 /** A server as the plan refers to it: inventory name plus the Redis address. */
 export interface HostRef {
@@ -102,7 +104,7 @@ export interface Plan {
   runId: string;
   cluster: string;
   createdAt: number;
-  mode: Mode;
+  mode: PlanKind;
   modeReason: string;
   oldMaster: HostRef;
   newMaster: HostRef;

@@ -49,6 +49,8 @@ export interface SshdOptions {
   userKey?: UserKey;
   /** Further authorized_keys lines. */
   authorizedKeys?: string[];
+  /** Environment for every session (sshd's SetEnv), e.g. a PATH that puts a broken tool first. */
+  env?: Record<string, string>;
 }
 
 export interface SshdHandle {
@@ -146,7 +148,16 @@ async function makeHostKey(dir: string, host: string, type: HostKeyAlgorithm) {
   };
 }
 
-function sshdConfig(dir: string, listen: string, hostKeyFiles: string[], marker: string): string {
+function sshdConfig(
+  dir: string,
+  listen: string,
+  hostKeyFiles: string[],
+  marker: string,
+  env: Record<string, string>,
+): string {
+  const setEnv = [marker, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(
+    " ",
+  );
   return `${[
     `ListenAddress ${listen}`,
     ...hostKeyFiles.map((file) => `HostKey ${file}`),
@@ -164,7 +175,7 @@ function sshdConfig(dir: string, listen: string, hostKeyFiles: string[], marker:
     "MaxSessions 32",
     "MaxStartups 64:30:128",
     // Marks every process a session starts, so stop() can find them even once orphaned.
-    `SetEnv ${marker}`,
+    `SetEnv ${setEnv}`,
   ].join("\n")}\n`;
 }
 
@@ -198,6 +209,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
           listen,
           hostKeys.map((k) => k.file),
           marker,
+          options.env ?? {},
         ),
       );
       try {

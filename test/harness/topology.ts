@@ -1,0 +1,245 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { stringify } from "yaml";
+import { bootstrap } from "../../src/app/bootstrap.js";
+import type { FailoverEngine } from "../../src/engine/engine.js";
+import { allocateAddressBlock, freePort } from "./addresses.js";
+import {
+  type RedisServer,
+  redisFiles,
+  startRedis,
+  stopRedisByPidfile,
+  writeRedisConfig,
+} from "./redis-server.js";
+import { type SshdHandle, startSshd, type UserKey } from "./sshd.js";
+import { makeTempRoot, type TempRoot } from "./temp.js";
+
+export type MachineRole = "master" | "replica" | "spare";
+
+export interface MachineSpec {
+  name: string;
+  role: MachineRole;
+  /** `appendonly` in this machine's redis.conf. */
+  appendonly?: boolean;
+  /** Extra environment for SSH sessions on this machine (a PATH with a broken tool first). */
+  sshEnv?: Record<string, string>;
+  /** No SSH server and no ssh: settings in the inventory. */
+  noSsh?: boolean;
+  /** Leave `config:` out of the inventory (the bot cannot read redis.conf). */
+  hideConfig?: boolean;
+  /** Inventory `start:` override (default: redis-server <its redis.conf>). */
+  start?: string;
+  replicaPriority?: number;
+}
+
+export interface Machine {
+  spec: MachineSpec;
+  name: string;
+  ip: string;
+  port: number;
+  dir: string;
+  configFile: string;
+  pidFile: string;
+  sshd?: SshdHandle;
+  /** The Redis process the harness started (master and replicas); the spare's is started by the bot. */
+  server?: RedisServer;
+}
+
+export interface TestTopology {
+  root: string;
+  inventoryPath: string;
+  knownHostsPath: string;
+  machines: Record<string, Machine>;
+  configRedis: RedisServer;
+  discoveryKey: string;
+  /** Starts (or restarts) a machine's Redis from its own config, as the harness's child. */
+  startRedisOn(name: string): Promise<RedisServer>;
+  /** The engine as a front end would build it, logging into `logLines`. */
+  engine(env?: NodeJS.ProcessEnv): Promise<FailoverEngine>;
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Real machines on loopback: each has its own 127.A.B.x address, its own redis-server and its
+ * own OpenSSH sshd (one shared bot key, host keys in a known_hosts file), plus a config Redis
+ * holding the discovery key. The inventory is written exactly as an operator would.
+ */
+export async function buildTopology(
+  specs: MachineSpec[],
+  options: { cluster?: string } = {},
+): Promise<TestTopology> {
+  const cluster = options.cluster ?? "cache-test";
+  const temp: TempRoot = await makeTempRoot(`topology-${cluster}`);
+  const block = allocateAddressBlock();
+  const machines: Record<string, Machine> = {};
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const logLines: string[] = [];
+  let userKey: UserKey | undefined;
+  try {
+    const configIp = block.ip(1);
+    const configRedis = await startRedis({
+      name: "config",
+      host: configIp,
+      port: await freePort(configIp),
+      dir: join(temp.path, "config-redis"),
+    });
+    started.push(configRedis);
+
+    for (const [i, spec] of specs.entries()) {
+      const ip = block.ip(i + 11);
+      const dir = join(temp.path, spec.name);
+      const files = redisFiles(dir);
+      const machine: Machine = {
+        spec,
+        name: spec.name,
+        ip,
+        port: await freePort(ip),
+        dir,
+        ...files,
+      };
+      machines[spec.name] = machine;
+      if (!spec.noSsh) {
+        const sshd = await startSshd({
+          host: ip,
+          dir: join(temp.path, `${spec.name}-sshd`),
+          ...(userKey ? { userKey } : {}),
+          ...(spec.sshEnv ? { env: spec.sshEnv } : {}),
+        });
+        userKey ??= sshd.userKey;
+        machine.sshd = sshd;
+        started.push(sshd);
+      }
+    }
+
+    const master = specs.find((spec) => spec.role === "master");
+    const masterMachine = master ? machines[master.name] : undefined;
+    for (const spec of specs) {
+      const machine = machines[spec.name] as Machine;
+      const options = redisOptions(machine, spec.role === "replica" ? masterMachine : undefined);
+      if (spec.role === "spare") {
+        await writeRedisConfig({ ...options, daemonize: true });
+      } else {
+        machine.server = await startRedis(options);
+        started.push(machine.server);
+      }
+    }
+
+    const knownHostsPath = join(temp.path, "known_hosts");
+    await writeFile(
+      knownHostsPath,
+      Object.values(machines)
+        .flatMap((machine) => (machine.sshd ? [machine.sshd.knownHostsLine] : []))
+        .join("\n")
+        .concat("\n"),
+    );
+    const discoveryKey = `config:redis:${cluster}`;
+    const inventoryPath = join(temp.path, "inventory.yml");
+    await writeFile(
+      inventoryPath,
+      stringify({
+        ssh: {
+          user: "root",
+          ...(userKey ? { privateKeyFile: userKey.privateKeyFile } : {}),
+          knownHostsFile: knownHostsPath,
+        },
+        clusters: {
+          [cluster]: {
+            approvers: ["U0APPROVER", "S0ONCALL"],
+            channels: ["C0INCIDENT"],
+            discovery: { url: `redis://${configIp}:${configRedis.port}/0`, key: discoveryKey },
+            timeouts: {
+              connectMs: 1000,
+              commandMs: 2000,
+              startMs: 30_000,
+              syncMs: 60_000,
+              failoverMs: 5_000,
+            },
+            hosts: Object.fromEntries(
+              Object.values(machines).map((machine) => [machine.name, inventoryHost(machine)]),
+            ),
+          },
+        },
+      }),
+    );
+
+    const startRedisOn = async (name: string) => {
+      const machine = machines[name] as Machine;
+      machine.server = await startRedis(redisOptions(machine, undefined));
+      started.push(machine.server);
+      return machine.server;
+    };
+
+    return {
+      root: temp.path,
+      inventoryPath,
+      knownHostsPath,
+      machines,
+      configRedis,
+      discoveryKey,
+      logLines,
+      startRedisOn,
+      async engine(env = {}) {
+        const destination = new Writable({
+          write(chunk, _encoding, callback) {
+            logLines.push(...String(chunk).split("\n").filter(Boolean));
+            callback();
+          },
+        });
+        const { engine } = await bootstrap({
+          env: { ...env },
+          inventoryPath,
+          logLevel: "debug",
+          logDestination: destination,
+        });
+        return engine;
+      },
+      async close() {
+        await stopAll(started, machines);
+        await temp.cleanup();
+      },
+    };
+  } catch (error) {
+    await stopAll(started, machines);
+    await temp.cleanup();
+    throw error;
+  }
+}
+
+function redisOptions(machine: Machine, master: Machine | undefined) {
+  return {
+    name: machine.name,
+    host: machine.ip,
+    port: machine.port,
+    dir: machine.dir,
+    appendonly: machine.spec.appendonly ?? false,
+    ...(master ? { replicaOf: { host: master.ip, port: master.port } } : {}),
+    ...(machine.spec.replicaPriority !== undefined
+      ? { extra: { "replica-priority": String(machine.spec.replicaPriority) } }
+      : {}),
+  };
+}
+
+function inventoryHost(machine: Machine) {
+  return {
+    redis: { host: machine.ip, port: machine.port },
+    ...(machine.sshd ? { ssh: { host: machine.ip, port: machine.sshd.port } } : {}),
+    dir: machine.dir,
+    dbfilename: "dump.rdb",
+    start: machine.spec.start ?? `redis-server ${machine.configFile}`,
+    ...(machine.spec.hideConfig ? {} : { config: machine.configFile }),
+  };
+}
+
+async function stopAll(
+  started: Array<{ stop(): Promise<void> }>,
+  machines: Record<string, Machine>,
+): Promise<void> {
+  // Servers the bot started through SSH live in their sshd's process namespace and end with it;
+  // one started by a LocalHost (or left over) is found through its pidfile.
+  await Promise.allSettled([...started].reverse().map((entry) => entry.stop()));
+  await Promise.allSettled(
+    Object.values(machines).map((machine) => stopRedisByPidfile(machine.pidFile)),
+  );
+}
