@@ -1,4 +1,4 @@
-import { FailoverError } from "../../errors.js";
+import { errorMessage, FailoverError } from "../../errors.js";
 import { type RedisCommand, redisCommands, showRedis } from "../../plan/commands.js";
 import type { StepSpec } from "../../plan/types.js";
 import {
@@ -49,26 +49,37 @@ async function viaFailoverCommand(spec: Spec, context: StepContext): Promise<voi
     spec.master,
     redisCommands.failoverTo(spec.targetAnnounced.ip, spec.targetAnnounced.port, spec.timeoutMs),
   );
-  const info = await waitUntil(
-    async () => {
-      const fields = await master.info("replication");
-      const state = fields.get("master_failover_state") ?? "no-failover";
-      return state === "no-failover"
-        ? { done: true, value: fields }
-        : { done: false, detail: `master_failover_state:${state}` };
-    },
-    {
-      timeoutMs: spec.timeoutMs + context.timeouts.commandMs * 2,
-      intervalMs: 10,
-      maxIntervalMs: 100,
-      what: `FAILOVER on ${spec.master.name} to complete`,
-      onProgress: (detail) => context.output(`  ${detail}`),
-    },
-  );
+  const settled = () =>
+    waitUntil(
+      async () => {
+        const fields = await master.info("replication");
+        const state = fields.get("master_failover_state") ?? "no-failover";
+        return state === "no-failover"
+          ? { done: true, value: fields }
+          : { done: false, detail: `master_failover_state:${state}` };
+      },
+      {
+        timeoutMs: spec.timeoutMs + context.timeouts.commandMs * 2,
+        intervalMs: 10,
+        maxIntervalMs: 100,
+        what: `FAILOVER on ${spec.master.name} to complete`,
+        onProgress: (detail) => context.output(`  ${detail}`),
+      },
+    );
+  let info: InfoFields;
+  try {
+    info = await settled();
+  } catch (error) {
+    // FAILOVER's own timeout covers only waiting-for-sync; a target that stops answering during
+    // the hand-over itself would leave the master with writes paused. Abort to roll back.
+    context.output(`  ${errorMessage(error)}; aborting the hand-over`);
+    await context.command(spec.master, ["FAILOVER", "ABORT"]).catch(() => undefined);
+    info = await settled();
+  }
   if (!followsMaster(info, spec.target)) {
     throw new FailoverError(
       "VERIFY_FAILED",
-      `FAILOVER did not complete: ${spec.master.name} is still ${info.get("role")} (it rolls back when ${spec.target.name} cannot catch up within ${spec.timeoutMs} ms); nothing changed`,
+      `FAILOVER did not complete: ${spec.master.name} is still ${info.get("role")} (it rolls back when ${spec.target.name} cannot catch up within ${spec.timeoutMs} ms, or when aborted); nothing changed`,
     );
   }
   await requireRole(spec.target.name, context.redis(spec.target).info("replication"), "master");

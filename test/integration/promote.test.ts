@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { loadData, waitForReplicaSync } from "../harness/redis-server.js";
+import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
+import { dbsize, info, planOrThrow, waitForLinkDown } from "./helpers.js";
+
+let topology: TestTopology | undefined;
+afterEach(async () => {
+  await topology?.close();
+  topology = undefined;
+});
+
+describe("promote over real SSH", () => {
+  it("promotes the best replica, repoints the other, starts the spare as a new replica and tells clients", async () => {
+    topology = await buildTopology([
+      { name: "machine-a", role: "master" },
+      { name: "machine-b", role: "replica", replicaPriority: 10 },
+      { name: "machine-d", role: "replica", replicaPriority: 50 },
+      { name: "machine-c", role: "spare" },
+    ]);
+    const m = topology.machines as Record<string, Machine>;
+    const [a, b, c, d] = [
+      m["machine-a"],
+      m["machine-b"],
+      m["machine-c"],
+      m["machine-d"],
+    ] as Machine[];
+    const keys = await loadData(a!.server!, { keys: 10_000, valueBytes: 32 });
+    await waitForReplicaSync(a!.server!, b!.server!);
+    await waitForReplicaSync(a!.server!, d!.server!);
+    await a!.server!.kill();
+    await waitForLinkDown(b!);
+    await waitForLinkDown(d!);
+
+    const engine = await topology.engine();
+    const plan = await planOrThrow(engine, { cluster: "cache-test", spare: "machine-c" });
+    expect(plan.mode).toBe("promote");
+    expect(plan.newMaster.name).toBe("machine-b");
+    expect(plan.candidates.map((candidate) => [candidate.name, candidate.priority])).toEqual([
+      ["machine-b", 10],
+      ["machine-d", 50],
+    ]);
+    const result = await engine.execute(plan);
+
+    expect(result.failedStep).toBeUndefined();
+    expect((await info(b!)).role).toBe("master");
+    for (const replica of [d!, c!]) {
+      const replicaInfo = await info(replica);
+      expect([
+        replica.name,
+        replicaInfo.role,
+        replicaInfo.master_host,
+        replicaInfo.master_link_status,
+      ]).toEqual([replica.name, "slave", b!.ip, "up"]);
+      expect(await dbsize(replica)).toBe(keys);
+    }
+    expect(await topology.configRedis.client().get(topology.discoveryKey)).toBe(
+      JSON.stringify({ host: b!.ip, port: b!.port }),
+    );
+    // Persisted: a restart keeps the new roles.
+    expect(await readFile(b!.configFile, "utf8")).not.toMatch(/^replicaof /m);
+    expect(await readFile(d!.configFile, "utf8")).toMatch(
+      new RegExp(`^replicaof ${b!.ip.replaceAll(".", "\\.")} ${b!.port}$`, "m"),
+    );
+  });
+
+  it("skips an unreachable (hung) replica without hanging, and says it was left alone", async () => {
+    topology = await buildTopology([
+      { name: "machine-a", role: "master" },
+      { name: "machine-b", role: "replica" },
+      { name: "machine-d", role: "replica", noSsh: true },
+    ]);
+    const m = topology.machines as Record<string, Machine>;
+    const [a, b, d] = [m["machine-a"], m["machine-b"], m["machine-d"]] as Machine[];
+    await loadData(a!.server!, { keys: 1_000, valueBytes: 16 });
+    await waitForReplicaSync(a!.server!, d!.server!);
+    await a!.server!.kill();
+    await waitForLinkDown(b!);
+    await d!.server!.pause();
+    try {
+      const engine = await topology.engine();
+      const started = performance.now();
+      const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "promote" });
+      // Connect 1 s + command 2 s are the configured bounds; a hung host costs them once.
+      expect(performance.now() - started).toBeLessThan(6_000);
+      expect(plan.topology.nodes.find((node) => node.name === "machine-d")?.error).toMatch(
+        /did not answer|no answer within/,
+      );
+      expect(plan.risks.join("\n")).toMatch(
+        /machine-d does not answer and is left alone; .* REPLICAOF/,
+      );
+      const result = await engine.execute(plan);
+      expect(result.ok).toBe(true);
+      expect((await info(b!)).role).toBe("master");
+    } finally {
+      await d!.server!.resume();
+    }
+  });
+});

@@ -1,0 +1,121 @@
+import type { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitForReplicaSync } from "../harness/redis-server.js";
+import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
+import { client, info, planOrThrow } from "./helpers.js";
+
+let topology: TestTopology | undefined;
+afterEach(async () => {
+  await topology?.close();
+  topology = undefined;
+});
+
+/**
+ * Writes sequence-numbered keys without pause, to the master the discovery key names (or the
+ * old one until then), and records every write the server acknowledged.
+ */
+function startWriter(first: Machine, machines: Machine[]) {
+  const acknowledged: string[] = [];
+  let stop = false;
+  let target: Redis = client(first);
+  const all = machines.map((machine) => ({ machine, redis: client(machine) }));
+  const done = (async () => {
+    for (let i = 0; !stop; i++) {
+      const key = `seq:${i}`;
+      try {
+        await target.set(key, String(i));
+        acknowledged.push(key);
+      } catch {
+        // READONLY or a dropped connection: find whoever is master now, as a client library would.
+        for (const candidate of all) {
+          const role = await candidate.redis.call("ROLE").catch(() => undefined);
+          if (Array.isArray(role) && role[0] === "master") target = candidate.redis;
+        }
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    async stop() {
+      stop = true;
+      await done;
+      for (const entry of all) entry.redis.disconnect();
+      target.disconnect();
+    },
+  };
+}
+
+async function liveTopology() {
+  topology = await buildTopology([
+    { name: "machine-a", role: "master" },
+    { name: "machine-b", role: "replica" },
+    { name: "machine-d", role: "replica" },
+  ]);
+  const m = topology.machines as Record<string, Machine>;
+  const [a, b, d] = [m["machine-a"], m["machine-b"], m["machine-d"]] as Machine[];
+  await waitForReplicaSync(a!.server!, b!.server!);
+  await waitForReplicaSync(a!.server!, d!.server!);
+  return { topology, a: a!, b: b!, d: d! };
+}
+
+describe("switchover", () => {
+  for (const method of ["failover-command", "client-pause"] as const) {
+    it(`hands over to the replica with no acknowledged write lost (${method})`, async () => {
+      const { topology, a, b, d } = await liveTopology();
+      const engine = await topology.engine();
+      const writer = startWriter(a, [a, b, d]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const plan = await planOrThrow(engine, {
+        cluster: "cache-test",
+        mode: "switchover",
+        replica: "machine-b",
+      });
+      const step = plan.steps.find((candidate) => candidate.spec.kind === "switchover");
+      if (step?.spec.kind === "switchover") step.spec.method = method;
+      const result = await engine.execute(plan);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await writer.stop();
+
+      expect(result.failedStep).toBeUndefined();
+      expect((await info(b)).role).toBe("master");
+      for (const replica of [a, d]) expect((await info(replica)).master_host).toBe(b.ip);
+      const newMaster = client(b);
+      try {
+        const values = await newMaster.mget(...writer.acknowledged);
+        const missing = writer.acknowledged.filter((_, i) => values[i] === null);
+        expect(writer.acknowledged.length).toBeGreaterThan(100);
+        expect(missing).toEqual([]);
+      } finally {
+        newMaster.disconnect();
+      }
+    });
+  }
+
+  it("aborts the hand-over and changes nothing when the target freezes mid-FAILOVER", async () => {
+    const { topology, a, b } = await liveTopology();
+    const engine = await topology.engine();
+    const plan = await planOrThrow(engine, {
+      cluster: "cache-test",
+      mode: "switchover",
+      replica: "machine-b",
+    });
+    const switchoverIndex = plan.steps.findIndex((step) => step.spec.kind === "switchover") + 1;
+    try {
+      const result = await engine.execute(plan, {
+        onEvent: (event) => {
+          // B freezes right as the hand-over starts: it can never acknowledge A's offset.
+          if (event.type === "step-started" && event.step.index === switchoverIndex)
+            process.kill(b.server!.pid, "SIGSTOP");
+        },
+      });
+      expect(result.failedStep?.index).toBe(switchoverIndex);
+      expect(result.failedStep?.error).toMatch(
+        /FAILOVER did not complete: machine-a is still master .*nothing changed/,
+      );
+    } finally {
+      await b.server!.resume();
+    }
+    expect((await info(a)).role).toBe("master");
+    expect((await info(b)).role).toBe("slave");
+  });
+});
