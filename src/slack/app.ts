@@ -1,0 +1,97 @@
+import type { Server } from "node:http";
+import { App, type BlockButtonAction } from "@slack/bolt";
+import type { Logger } from "pino";
+import type { FailoverEngine } from "../engine/engine.js";
+import { errorMessage } from "../errors.js";
+import type { Secrets } from "../secrets.js";
+import { Approvers } from "./approvers.js";
+import { boltLogger } from "./bolt-logger.js";
+import type { SlackEnv } from "./env.js";
+import { FailoverBot } from "./failover-bot.js";
+import { SlackOutbox } from "./outbox.js";
+import { RequestRegistry } from "./requests.js";
+import { ACTIONS } from "./types.js";
+
+export interface SlackBot {
+  app: App;
+  bot: FailoverBot;
+  outbox: SlackOutbox;
+  /** Connects (Socket Mode) or listens (HTTP on PORT, path /slack/events); returns the HTTP server if any. */
+  start(): Promise<Server | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bolt does transport only: verify, parse, ack, hand over. The decisions live in FailoverBot,
+ * which never sees Bolt. Web API calls are never retried by the client itself: the outbox owns
+ * retries, so a slow or failing Slack cannot stall a failover.
+ */
+export function createSlackBot(options: { env: SlackEnv; engine: FailoverEngine; log: Logger; secrets: Secrets }): SlackBot {
+  const { env, log } = options;
+  options.secrets.add(env.SLACK_BOT_TOKEN);
+  options.secrets.add(env.SLACK_SIGNING_SECRET);
+  options.secrets.add(env.SLACK_APP_TOKEN);
+  const app = new App({
+    token: env.SLACK_BOT_TOKEN,
+    ...(env.mode === "socket"
+      ? { socketMode: true, appToken: env.SLACK_APP_TOKEN as string }
+      : { signingSecret: env.SLACK_SIGNING_SECRET as string }),
+    logger: boltLogger(log),
+    deferInitialization: true,
+    clientOptions: {
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: 10_000,
+    },
+  });
+  const outbox = new SlackOutbox({ client: app.client, log, secrets: options.secrets });
+  const bot = new FailoverBot({
+    engine: options.engine,
+    outbox,
+    approvers: new Approvers(app.client, log),
+    registry: new RequestRegistry(log),
+    log,
+    approvalTimeoutMs: env.APPROVAL_TIMEOUT_MINUTES * 60_000,
+  });
+
+  app.command("/redis", async ({ command, ack, respond }) => {
+    const outcome = bot.command({ text: command.text, user: command.user_id, channel: command.channel_id }, async (content) => {
+      await respond({ response_type: "ephemeral", replace_original: false, ...content }).catch((error: unknown) => {
+        log.warn({ err: errorMessage(error) }, "could not reply through response_url");
+      });
+    });
+    await ack({ response_type: "ephemeral", ...outcome.ack });
+    await outcome.after?.();
+  });
+  const onButton = (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
+    async ({ ack, body, action }: { ack: () => Promise<void>; body: BlockButtonAction; action: { value?: string } }) => {
+      await ack();
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      if (!action.value || !channel) return;
+      await handler(action.value, body.user.id, channel);
+    };
+  app.action<BlockButtonAction>(ACTIONS.approve, onButton((runId, user, channel) => bot.approve(runId, user, channel)));
+  app.action<BlockButtonAction>(ACTIONS.reject, onButton((runId, user, channel) => bot.reject(runId, user, channel)));
+  app.action<BlockButtonAction>(ACTIONS.abort, onButton((runId, user, channel) => bot.abort(runId, user, channel)));
+  app.error(async (error) => {
+    log.error({ err: errorMessage(error) }, "Bolt listener error");
+  });
+
+  return {
+    app,
+    bot,
+    outbox,
+    async start() {
+      await app.init();
+      const started = await (env.mode === "socket" ? app.start() : app.start({ port: env.PORT, host: "0.0.0.0" } as never));
+      log.info({ mode: env.mode, ...(env.mode === "http" ? { port: env.PORT, path: "/slack/events" } : {}) }, "bot started");
+      return env.mode === "http" ? (started as Server) : undefined;
+    },
+    async stop() {
+      await bot.idle();
+      await app.stop();
+      outbox.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { KnownBlock } from "@slack/types";
+import type { RunResult, StepStatus } from "../engine/events.js";
+import type { Plan, PlannedStep } from "../plan/types.js";
+
+/** What a Slack message says: fallback text (notifications, screen readers) and Block Kit. */
+export interface MessageContent {
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+/** A message the outbox will post (or has posted); its ts is known once Slack has answered. */
+export interface MessageRef {
+  readonly channel: string;
+  /** Resolves with the message's ts once posted; rejects if it could never be posted. */
+  ts(): Promise<string>;
+}
+
+/** The life of a failover request in Slack. One transition function moves between these. */
+export type RequestState =
+  | "awaiting-approval"
+  | "dry-run"
+  | "rejected"
+  | "expired"
+  | "approved"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "aborted";
+
+/** Everything the root (approval) message shows, for every state. */
+export interface RequestView {
+  runId: string;
+  cluster: string;
+  plan: Plan;
+  state: RequestState;
+  /** Slack user id of whoever typed the command. */
+  requester: string;
+  approver?: string;
+  /** Who rejected or aborted. */
+  decidedBy?: string;
+  /** Unix ms after which approval is no longer possible. */
+  expiresAt: number;
+  /** While running: the step in progress. */
+  currentStep?: { index: number; title: string };
+  result?: RunResult;
+  /** A note shown under the state line (for example why the plan was cut and attached). */
+  note?: string;
+}
+
+/** One step's reply in the thread, as it evolves. */
+export interface StepView {
+  step: PlannedStep;
+  total: number;
+  status: StepStatus;
+  /** Output so far (already scrubbed of secrets). */
+  output: string;
+  durationMs?: number;
+  error?: string;
+  reason?: string;
+  warnings: string[];
+}
+
+/** Block-building results that may not fit Slack's limits: what was cut is uploaded whole. */
+export interface FittedMessage {
+  content: MessageContent;
+  /** The complete text when the message had to be cut; the caller uploads it to the thread. */
+  overflow?: { filename: string; title: string; text: string };
+}
+
+/** Action ids of the buttons (their labels, "Approve" and "Reject", are a contract). */
+export const ACTIONS = {
+  approve: "failover_approve",
+  reject: "failover_reject",
+  abort: "failover_abort",
+  resume: "failover_resume",
+} as const;
