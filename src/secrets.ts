@@ -27,7 +27,8 @@ export class Secrets {
 
   scrub(text: string): string {
     let out = text;
-    for (const value of this.#values) {
+    // Longest first: a secret containing another must be masked whole, not around the shorter one.
+    for (const value of [...this.#values].sort((a, b) => b.length - a.length)) {
       if (out.includes(value)) out = out.replaceAll(value, REDACTED);
     }
     return out;

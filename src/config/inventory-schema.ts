@@ -103,6 +103,10 @@ export const clusterSchema = z
           .regex(
             /^rediss?:\/\//,
             'must be a redis:// or rediss:// URL, e.g. "redis://10.0.0.5:6379/0"',
+          )
+          .refine(
+            (url) => URL.canParse(url),
+            "is not a valid URL (percent-encode special characters in a password, or better, use passwordEnv)",
           ),
         key: nonEmpty.optional(),
         passwordEnv: envName.optional(),

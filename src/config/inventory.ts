@@ -178,6 +178,10 @@ function resolveHost(
   if (host.transport === "local") {
     if (host.ssh) problems.push(`  - ${field}.transport: "local" and ssh cannot both be set`);
     resolved.transport = { kind: "local" };
+  } else if (host.transport === "ssh" && !host.ssh) {
+    problems.push(
+      `  - ${field}.ssh: transport is "ssh" but the host has no ssh: settings (at least ssh.host)`,
+    );
   } else if (host.ssh) {
     const merged = { ...sshDefaults, ...host.ssh };
     const user = merged.user;

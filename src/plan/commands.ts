@@ -44,7 +44,7 @@ export const remote = {
   },
   /** Switches `appendonly yes` off in redis.conf, keeping the original beside it. */
   disableAof(configPath: string, backupSuffix: string): ShellCommand {
-    return sh`sed -i${backupSuffix} -E 's/^[[:space:]]*appendonly[[:space:]]+"?yes"?[[:space:]]*$/appendonly no/I' -- ${configPath}`;
+    return sh`sed -i${backupSuffix} -E 's/^[[:space:]]*appendonly[[:space:]]+("|'"'"')?yes("|'"'"')?[[:space:]]*$/appendonly no/I' -- ${configPath}`;
   },
   readConfig(configPath: string): ShellCommand {
     return sh`cat -- ${configPath}`;
@@ -69,10 +69,34 @@ export const redisCommands = {
   failoverTo(ip: string, port: number, timeoutMs: number): RedisCommand {
     return ["FAILOVER", "TO", ip, port, "TIMEOUT", timeoutMs];
   },
-  pauseWrites(timeoutMs: number): RedisCommand {
-    return ["CLIENT", "PAUSE", timeoutMs];
+  /** Freezes writes and reads the offset in one MULTI, so no write slips in between. */
+  switchoverFreeze(method: "client-pause" | "refuse-writes", timeoutMs: number): RedisCommand[] {
+    return method === "client-pause"
+      ? [
+          ["CLIENT", "PAUSE", timeoutMs, "WRITE"],
+          ["INFO", "replication"],
+        ]
+      : [
+          // No replica count can reach this, so every write is refused with NOREPLICAS.
+          ["CONFIG", "SET", "min-replicas-to-write", "2147483647"],
+          ["CONFIG", "SET", "min-replicas-max-lag", "2147483647"],
+          ["INFO", "replication"],
+        ];
   },
-  unpause: ["CLIENT", "UNPAUSE"] as RedisCommand,
+  switchoverRestore(
+    method: "client-pause" | "refuse-writes",
+    restore: { minReplicasToWrite: number; minReplicasMaxLag: number } = {
+      minReplicasToWrite: 0,
+      minReplicasMaxLag: 10,
+    },
+  ): RedisCommand[] {
+    return method === "client-pause"
+      ? [["CLIENT", "UNPAUSE"]]
+      : [
+          ["CONFIG", "SET", "min-replicas-to-write", restore.minReplicasToWrite],
+          ["CONFIG", "SET", "min-replicas-max-lag", restore.minReplicasMaxLag],
+        ];
+  },
   killNormalClients: ["CLIENT", "KILL", "TYPE", "normal"] as RedisCommand,
   set(key: string, value: string): RedisCommand {
     return ["SET", key, value];

@@ -11,6 +11,14 @@ import type { PlannedStep, StepSpec } from "./types.js";
 
 type Description = Omit<PlannedStep, "index" | "spec">;
 
+/** The commands that freeze writes, sent together in one MULTI/EXEC. */
+function freezeCommands(spec: Extract<StepSpec, { kind: "switchover" }>): string[] {
+  if (spec.method === "failover-command") return [];
+  return redisCommands
+    .switchoverFreeze(spec.method, spec.timeoutMs)
+    .map((command) => showRedis(spec.master.name, command));
+}
+
 /** Title, host, exact commands and risk of a step, for the plan approvers read. */
 export function describeStep(spec: StepSpec, runId: string): Description {
   switch (spec.kind) {
@@ -135,13 +143,16 @@ export function describeStep(spec: StepSpec, runId: string): Description {
                 showRedis(spec.target.name, redisCommands.configRewrite),
               ]
             : [
-                showRedis(spec.master.name, redisCommands.pauseWrites(spec.timeoutMs)),
-                `[${spec.target.name}] wait for INFO replication: slave_repl_offset = ${spec.master.name}'s master_repl_offset`,
+                ...freezeCommands(spec),
+                `[${spec.target.name}] wait for INFO replication: slave_repl_offset = the frozen master_repl_offset`,
                 showRedis(spec.target.name, redisCommands.promote),
                 showRedis(
                   spec.master.name,
                   redisCommands.replicaOf(spec.target.host, spec.target.port),
                 ),
+                ...redisCommands
+                  .switchoverRestore(spec.method, spec.restoreConfig)
+                  .map((command) => showRedis(spec.master.name, command)),
                 showRedis(spec.master.name, redisCommands.configRewrite),
                 showRedis(spec.target.name, redisCommands.configRewrite),
               ],

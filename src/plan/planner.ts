@@ -339,8 +339,16 @@ class PlanContext {
         master: masterRef,
         target: targetRef,
         targetAnnounced: { ip: announced.ip, port: announced.port },
-        method: useFailoverCommand ? "failover-command" : "client-pause",
+        method: useFailoverCommand ? "failover-command" : "refuse-writes",
         timeoutMs: this.#input.cluster.timeouts.failoverMs,
+        ...(useFailoverCommand
+          ? {}
+          : {
+              restoreConfig: {
+                minReplicasToWrite: masterNode?.minReplicasToWrite ?? 0,
+                minReplicasMaxLag: masterNode?.minReplicasMaxLag ?? 10,
+              },
+            }),
       },
       ...others.map(
         (other): StepSpec => ({
@@ -359,9 +367,11 @@ class PlanContext {
     if (!this.#modeReason) this.#modeReason = `requested: planned switchover to ${target.name}`;
     const method = useFailoverCommand
       ? `FAILOVER (Redis ${masterNode?.version})`
-      : `CLIENT PAUSE, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
+      : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
     const risks = [
-      `Writes pause for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
+      useFailoverCommand
+        ? `Writes pause for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`
+        : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
       ...this.#unreachableReplicaRisks(targetRef),
       ...spareSteps.risks,
     ];
@@ -618,6 +628,7 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = "redacted";
     return parsed.toString();
   } catch {
-    return url.replace(/\/\/[^@/]*@/, "//[redacted]@");
+    // Unparseable (a raw "/" in the password): hide everything up to the last "@".
+    return url.replace(/^([a-z]+:\/\/)[^]*@/i, "$1[redacted]@");
   }
 }

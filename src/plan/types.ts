@@ -60,8 +60,15 @@ export type StepSpec =
       target: HostRef;
       /** How the master lists the target in INFO replication; FAILOVER TO needs exactly that. */
       targetAnnounced: { ip: string; port: number };
-      method: "failover-command" | "client-pause";
+      /**
+       * failover-command: FAILOVER (6.2+). client-pause: CLIENT PAUSE WRITE (6.2+, when FAILOVER
+       * is not usable). refuse-writes: servers before 6.2, where a pause would block our own
+       * commands too: the master refuses writes (min-replicas-to-write) until roles have swapped.
+       */
+      method: "failover-command" | "client-pause" | "refuse-writes";
       timeoutMs: number;
+      /** refuse-writes: the master's settings before the switchover, put back afterwards. */
+      restoreConfig?: { minReplicasToWrite: number; minReplicasMaxLag: number };
     }
   | { kind: "fence"; host: HostRef; newMaster: HostRef }
   | {

@@ -8,14 +8,15 @@ export function redisCommandText(args: ReadonlyArray<string | number>): string {
   const [name = "", ...rest] = args.map(String);
   const upper = name.toUpperCase();
   if (upper === "AUTH" || upper === "HELLO") return `${upper} [redacted]`;
+  const isConfigSet = upper === "CONFIG" && (rest[0] ?? "").toUpperCase() === "SET";
   const shown = rest.map((arg, index) => {
-    if (
-      upper === "CONFIG" &&
-      index === 2 &&
-      SECRET_CONFIG_PARAMETERS.has((rest[1] ?? "").toLowerCase())
-    ) {
-      return "[redacted]";
-    }
+    // CONFIG SET name value [name value ...]: values sit at even indexes from 2.
+    const secretValue =
+      isConfigSet &&
+      index >= 2 &&
+      index % 2 === 0 &&
+      SECRET_CONFIG_PARAMETERS.has((rest[index - 1] ?? "").toLowerCase());
+    if (secretValue) return "[redacted]";
     return /^[\w.:@/-]+$/.test(arg) ? arg : JSON.stringify(arg);
   });
   return [upper, ...shown].join(" ");

@@ -26,7 +26,12 @@ export interface SlackBot {
  * which never sees Bolt. Web API calls are never retried by the client itself: the outbox owns
  * retries, so a slow or failing Slack cannot stall a failover.
  */
-export function createSlackBot(options: { env: SlackEnv; engine: FailoverEngine; log: Logger; secrets: Secrets }): SlackBot {
+export function createSlackBot(options: {
+  env: SlackEnv;
+  engine: FailoverEngine;
+  log: Logger;
+  secrets: Secrets;
+}): SlackBot {
   const { env, log } = options;
   options.secrets.add(env.SLACK_BOT_TOKEN);
   options.secrets.add(env.SLACK_SIGNING_SECRET);
@@ -56,24 +61,47 @@ export function createSlackBot(options: { env: SlackEnv; engine: FailoverEngine;
   });
 
   app.command("/redis", async ({ command, ack, respond }) => {
-    const outcome = bot.command({ text: command.text, user: command.user_id, channel: command.channel_id }, async (content) => {
-      await respond({ response_type: "ephemeral", replace_original: false, ...content }).catch((error: unknown) => {
-        log.warn({ err: errorMessage(error) }, "could not reply through response_url");
-      });
-    });
+    const outcome = bot.command(
+      { text: command.text, user: command.user_id, channel: command.channel_id },
+      async (content) => {
+        await respond({ response_type: "ephemeral", replace_original: false, ...content }).catch(
+          (error: unknown) => {
+            log.warn({ err: errorMessage(error) }, "could not reply through response_url");
+          },
+        );
+      },
+    );
     await ack({ response_type: "ephemeral", ...outcome.ack });
     await outcome.after?.();
   });
-  const onButton = (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
-    async ({ ack, body, action }: { ack: () => Promise<void>; body: BlockButtonAction; action: { value?: string } }) => {
+  const onButton =
+    (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
+    async ({
+      ack,
+      body,
+      action,
+    }: {
+      ack: () => Promise<void>;
+      body: BlockButtonAction;
+      action: { value?: string };
+    }) => {
       await ack();
       const channel = body.channel?.id ?? body.container?.channel_id;
       if (!action.value || !channel) return;
       await handler(action.value, body.user.id, channel);
     };
-  app.action<BlockButtonAction>(ACTIONS.approve, onButton((runId, user, channel) => bot.approve(runId, user, channel)));
-  app.action<BlockButtonAction>(ACTIONS.reject, onButton((runId, user, channel) => bot.reject(runId, user, channel)));
-  app.action<BlockButtonAction>(ACTIONS.abort, onButton((runId, user, channel) => bot.abort(runId, user, channel)));
+  app.action<BlockButtonAction>(
+    ACTIONS.approve,
+    onButton((runId, user, channel) => bot.approve(runId, user, channel)),
+  );
+  app.action<BlockButtonAction>(
+    ACTIONS.reject,
+    onButton((runId, user, channel) => bot.reject(runId, user, channel)),
+  );
+  app.action<BlockButtonAction>(
+    ACTIONS.abort,
+    onButton((runId, user, channel) => bot.abort(runId, user, channel)),
+  );
   app.error(async (error) => {
     log.error({ err: errorMessage(error) }, "Bolt listener error");
   });
@@ -84,14 +112,22 @@ export function createSlackBot(options: { env: SlackEnv; engine: FailoverEngine;
     outbox,
     async start() {
       await app.init();
-      const started = await (env.mode === "socket" ? app.start() : app.start({ port: env.PORT, host: "0.0.0.0" } as never));
-      log.info({ mode: env.mode, ...(env.mode === "http" ? { port: env.PORT, path: "/slack/events" } : {}) }, "bot started");
+      const started = await (env.mode === "socket"
+        ? app.start()
+        : app.start({ port: env.PORT, host: "0.0.0.0" } as never));
+      log.info(
+        {
+          mode: env.mode,
+          ...(env.mode === "http" ? { port: env.PORT, path: "/slack/events" } : {}),
+        },
+        "bot started",
+      );
       return env.mode === "http" ? (started as Server) : undefined;
     },
     async stop() {
       await bot.idle();
       await app.stop();
-      outbox.close();
+      await outbox.close();
     },
   };
 }

@@ -20,9 +20,16 @@ export class Approvers {
     this.#log = log.child({ component: "approvers" });
   }
 
-  async check(approvers: readonly string[], user: string, requester: string): Promise<ApprovalCheck> {
+  async check(
+    approvers: readonly string[],
+    user: string,
+    requester: string,
+  ): Promise<ApprovalCheck> {
     if (user === requester) {
-      return { ok: false, reason: "you asked for this failover, so someone else must approve it (two-person rule)" };
+      return {
+        ok: false,
+        reason: "you asked for this failover, so someone else must approve it (two-person rule)",
+      };
     }
     if (approvers.includes(user)) return { ok: true };
     const problems: string[] = [];
@@ -33,7 +40,9 @@ export class Approvers {
         problems.push(`could not read user group ${group}: ${errorMessage(error)}`);
       }
     }
-    const listed = approvers.map((id) => (id.startsWith("S") ? `<!subteam^${id}>` : `<@${id}>`)).join(", ") || "nobody";
+    const listed =
+      approvers.map((id) => (id.startsWith("S") ? `<!subteam^${id}>` : `<@${id}>`)).join(", ") ||
+      "nobody";
     return {
       ok: false,
       reason: `you are not an approver for this cluster (approvers: ${listed})${problems.length ? `; ${problems.join("; ")}` : ""}`,

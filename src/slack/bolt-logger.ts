@@ -5,9 +5,21 @@ import type { Logger } from "pino";
 export function boltLogger(log: Logger): SlackLogger {
   let child = log.child({ component: "bolt" });
   let level = LogLevel.INFO;
-  const write = (method: "debug" | "info" | "warn" | "error") => (...messages: unknown[]) => {
-    child[method](messages.map((message) => (message instanceof Error ? message.message : typeof message === "string" ? message : JSON.stringify(message))).join(" "));
-  };
+  const write =
+    (method: "debug" | "info" | "warn" | "error") =>
+    (...messages: unknown[]) => {
+      child[method](
+        messages
+          .map((message) =>
+            message instanceof Error
+              ? message.message
+              : typeof message === "string"
+                ? message
+                : JSON.stringify(message),
+          )
+          .join(" "),
+      );
+    };
   return {
     debug: write("debug"),
     info: write("info"),

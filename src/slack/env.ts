@@ -10,23 +10,37 @@ const APPS_PAGE = "https://api.slack.com/apps";
 
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z
-    .string({ error: `SLACK_BOT_TOKEN is missing: the Bot User OAuth Token (xoxb-…) from OAuth & Permissions at ${APPS_PAGE}` })
-    .startsWith("xoxb-", `SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions at ${APPS_PAGE})`),
+    .string({
+      error: `SLACK_BOT_TOKEN is missing: the Bot User OAuth Token (xoxb-…) from OAuth & Permissions at ${APPS_PAGE}`,
+    })
+    .startsWith(
+      "xoxb-",
+      `SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions at ${APPS_PAGE})`,
+    ),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   SLACK_APP_TOKEN: z
     .string()
-    .startsWith("xapp-", `SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write, at ${APPS_PAGE})`)
+    .startsWith(
+      "xapp-",
+      `SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write, at ${APPS_PAGE})`,
+    )
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535, "PORT must be a TCP port number").default(3000),
   SLACK_API_URL: z.url("SLACK_API_URL must be a URL such as https://slack.com/api/").optional(),
   INVENTORY_FILE: z.string().min(1).default(DEFAULT_INVENTORY_FILE),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Minutes a plan waits for approval before it expires. */
-  APPROVAL_TIMEOUT_MINUTES: z.coerce.number().positive("APPROVAL_TIMEOUT_MINUTES must be a positive number").default(15),
+  APPROVAL_TIMEOUT_MINUTES: z.coerce
+    .number()
+    .positive("APPROVAL_TIMEOUT_MINUTES must be a positive number")
+    .default(15),
   /** Where the journal of runs is kept (embedded store). */
   STATE_DIR: z.string().min(1).default("./state"),
   /** A control-plane Redis for the journal and locks, shared by several bot instances. */
-  STATE_REDIS_URL: z.string().regex(/^rediss?:\/\//, "STATE_REDIS_URL must be a redis:// or rediss:// URL").optional(),
+  STATE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "STATE_REDIS_URL must be a redis:// or rediss:// URL")
+    .optional(),
 });
 
 export type SlackEnv = z.infer<typeof envSchema> & { mode: "socket" | "http" };
@@ -41,7 +55,10 @@ export function readSlackEnv(env: NodeJS.ProcessEnv): SlackEnv {
     );
   }
   if (!parsed.success || problems.length > 0) {
-    throw new FailoverError("CONFIG_INVALID", `the bot's configuration is incomplete (see .env.example):\n${problems.join("\n")}`);
+    throw new FailoverError(
+      "CONFIG_INVALID",
+      `the bot's configuration is incomplete (see .env.example):\n${problems.join("\n")}`,
+    );
   }
   return { ...parsed.data, mode: parsed.data.SLACK_APP_TOKEN ? "socket" : "http" };
 }

@@ -104,7 +104,11 @@ export class FailoverBot {
       const cluster = this.#options.engine.cluster(request.cluster);
       const check = await this.#options.approvers.check(cluster.approvers, user, request.requester);
       if (!check.ok) {
-        await this.#ephemeral(channel, user, `:no_entry: Only the requester or an approver can reject: ${check.reason}.`);
+        await this.#ephemeral(
+          channel,
+          user,
+          `:no_entry: Only the requester or an approver can reject: ${check.reason}.`,
+        );
         return;
       }
     }
@@ -126,7 +130,11 @@ export class FailoverBot {
     if (user !== request.requester && user !== request.approver) {
       const check = await this.#options.approvers.check(cluster.approvers, user, request.requester);
       if (!check.ok) {
-        await this.#ephemeral(channel, user, `:no_entry: Only the requester or an approver can abort: ${check.reason}.`);
+        await this.#ephemeral(
+          channel,
+          user,
+          `:no_entry: Only the requester or an approver can abort: ${check.reason}.`,
+        );
         return;
       }
     }
@@ -144,17 +152,25 @@ export class FailoverBot {
     await this.#options.outbox.flush();
   }
 
-  #checkCluster(command: Exclude<SlashCommand, { kind: "help" }>, channel: string): string | undefined {
+  #checkCluster(
+    command: Exclude<SlashCommand, { kind: "help" }>,
+    channel: string,
+  ): string | undefined {
     const inventory = this.#options.engine.inventory;
     const cluster = inventory.clusters.get(command.cluster);
-    if (!cluster) return `unknown cluster \`${command.cluster}\`; known clusters: ${[...inventory.clusters.keys()].map((name) => `\`${name}\``).join(", ")}`;
+    if (!cluster)
+      return `unknown cluster \`${command.cluster}\`; known clusters: ${[...inventory.clusters.keys()].map((name) => `\`${name}\``).join(", ")}`;
     if (cluster.channels.length > 0 && !cluster.channels.includes(channel)) {
       return `cluster \`${cluster.name}\` can only be acted on from ${cluster.channels.map((id) => `<#${id}>`).join(", ")}`;
     }
     return undefined;
   }
 
-  #failover(command: Extract<SlashCommand, { kind: "failover" }>, input: CommandInput, respond: Respond): CommandOutcome {
+  #failover(
+    command: Extract<SlashCommand, { kind: "failover" }>,
+    input: CommandInput,
+    respond: Respond,
+  ): CommandOutcome {
     const busy = this.#options.registry.activeFor(command.cluster);
     if (!command.dryRun && (busy || this.#planning.has(command.cluster))) {
       return {
@@ -168,7 +184,9 @@ export class FailoverBot {
     }
     if (!command.dryRun) this.#planning.add(command.cluster);
     return {
-      ack: { text: `:mag: Preflight for \`${command.cluster}\`: reading every server; the plan will be posted in this channel.` },
+      ack: {
+        text: `:mag: Preflight for \`${command.cluster}\`: reading every server; the plan will be posted in this channel.`,
+      },
       after: async () => {
         try {
           await this.#planAndPost(command, input, respond);
@@ -179,7 +197,11 @@ export class FailoverBot {
     };
   }
 
-  async #planAndPost(command: Extract<SlashCommand, { kind: "failover" }>, input: CommandInput, respond: Respond): Promise<void> {
+  async #planAndPost(
+    command: Extract<SlashCommand, { kind: "failover" }>,
+    input: CommandInput,
+    respond: Respond,
+  ): Promise<void> {
     const request: EngineRequest = { cluster: command.cluster };
     if (command.mode) request.mode = command.mode;
     if (command.spare) request.spare = command.spare;
@@ -189,14 +211,23 @@ export class FailoverBot {
       outcome = await this.#options.engine.plan(request);
     } catch (error) {
       this.#log.error({ err: errorMessage(error), cluster: command.cluster }, "preflight failed");
-      await respond(errorContent(`preflight failed: ${errorMessage(error)}`, isFailoverError(error, "UNKNOWN_HOST")));
+      await respond(
+        errorContent(
+          `preflight failed: ${errorMessage(error)}`,
+          isFailoverError(error, "UNKNOWN_HOST"),
+        ),
+      );
       return;
     }
     if (!outcome.ok) {
       const refusal = outcome.refusal;
       const lines = [
         `:no_entry: *Refused:* ${refusal.reason}`,
-        ...(refusal.recommendedMode ? [`Recommended: \`/redis failover ${command.cluster} --mode ${refusal.recommendedMode}\``] : []),
+        ...(refusal.recommendedMode
+          ? [
+              `Recommended: \`/redis failover ${command.cluster} --mode ${refusal.recommendedMode}\``,
+            ]
+          : []),
         ...(refusal.advice ? [refusal.advice] : []),
         "Nothing was changed.",
       ];
@@ -218,10 +249,16 @@ export class FailoverBot {
     const fitted = requestMessage(failoverRequest);
     failoverRequest.root = this.#options.outbox.post(input.channel, fitted.content);
     if (fitted.overflow) {
-      this.#options.outbox.upload(input.channel, failoverRequest.root, { ...fitted.overflow, content: fitted.overflow.text });
+      this.#options.outbox.upload(input.channel, failoverRequest.root, {
+        ...fitted.overflow,
+        content: fitted.overflow.text,
+      });
     }
     if (!command.dryRun) {
-      failoverRequest.expiryTimer = setTimeout(() => this.#expire(plan.runId), this.#options.approvalTimeoutMs);
+      failoverRequest.expiryTimer = setTimeout(
+        () => this.#expire(plan.runId),
+        this.#options.approvalTimeoutMs,
+      );
       failoverRequest.expiryTimer.unref();
     }
   }
@@ -236,16 +273,30 @@ export class FailoverBot {
   }
 
   /** The request if it can still be decided; otherwise tells the clicker why not. */
-  async #decidable(runId: string, user: string, channel: string, action: string): Promise<FailoverRequest | undefined> {
+  async #decidable(
+    runId: string,
+    user: string,
+    channel: string,
+    action: string,
+  ): Promise<FailoverRequest | undefined> {
     const request = this.#options.registry.get(runId);
     if (!request) {
-      await this.#ephemeral(channel, user, `This request (${runId}) is not known to the bot any more; nothing was done. Start again with \`/redis failover\`.`);
+      await this.#ephemeral(
+        channel,
+        user,
+        `This request (${runId}) is not known to the bot any more; nothing was done. Start again with \`/redis failover\`.`,
+      );
       return undefined;
     }
-    if (request.state === "awaiting-approval" && this.#now() >= request.expiresAt) this.#expire(runId);
+    if (request.state === "awaiting-approval" && this.#now() >= request.expiresAt)
+      this.#expire(runId);
     if (request.state !== "awaiting-approval") {
       this.#log.info({ runId, user, action, state: request.state }, "late decision ignored");
-      await this.#ephemeral(channel, user, `Nothing was done: this request was already ${this.#stateText(request)}.`);
+      await this.#ephemeral(
+        channel,
+        user,
+        `Nothing was done: this request was already ${this.#stateText(request)}.`,
+      );
       return undefined;
     }
     return request;
@@ -290,7 +341,11 @@ export class FailoverBot {
         topologyBefore: request.plan.topology,
       });
       this.#options.outbox.post(request.channel, summary.content, { threadTs: root });
-      if (summary.overflow) this.#options.outbox.upload(request.channel, root, { ...summary.overflow, content: summary.overflow.text });
+      if (summary.overflow)
+        this.#options.outbox.upload(request.channel, root, {
+          ...summary.overflow,
+          content: summary.overflow.text,
+        });
     } catch (error) {
       this.#log.error({ runId: request.runId, err: errorMessage(error) }, "run crashed");
       request.note = `The bot failed while running: ${errorMessage(error)}. Check every server's role with /redis status ${request.cluster}.`;

@@ -14,18 +14,23 @@ async function main(): Promise<void> {
     process.stderr.write(`${errorMessage(error)}\n`);
     process.exit(2);
   }
-  const { engine, log, secrets } = await bootstrap({ env: process.env, inventoryPath: env.INVENTORY_FILE, logLevel: env.LOG_LEVEL }).catch(
-    (error: unknown) => {
-      process.stderr.write(`${errorMessage(error)}\n`);
-      process.exit(2);
-    },
-  );
+  const { engine, log, secrets } = await bootstrap({
+    env: process.env,
+    inventoryPath: env.INVENTORY_FILE,
+    logLevel: env.LOG_LEVEL,
+  }).catch((error: unknown) => {
+    process.stderr.write(`${errorMessage(error)}\n`);
+    process.exit(2);
+  });
   const bot = createSlackBot({ env, engine, log, secrets });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(130);
     stopping = true;
-    log.warn({ signal }, "stopping: waiting for running failovers to finish (send again to exit now)");
+    log.warn(
+      { signal },
+      "stopping: waiting for running failovers to finish (send again to exit now)",
+    );
     await bot.stop();
     process.exit(0);
   };
@@ -35,7 +40,9 @@ async function main(): Promise<void> {
     await bot.start();
   } catch (error) {
     log.fatal({ err: errorMessage(error) }, "the bot could not start");
-    process.stderr.write(`the bot could not start: ${errorMessage(error)}\n(check SLACK_BOT_TOKEN and network access to Slack${env.SLACK_API_URL ? ` at ${env.SLACK_API_URL}` : ""})\n`);
+    process.stderr.write(
+      `the bot could not start: ${errorMessage(error)}\n(check SLACK_BOT_TOKEN and network access to Slack${env.SLACK_API_URL ? ` at ${env.SLACK_API_URL}` : ""})\n`,
+    );
     process.exit(1);
   }
 }

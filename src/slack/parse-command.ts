@@ -5,7 +5,14 @@ export type SlashCommand =
   | { kind: "help" }
   | { kind: "status"; cluster: string }
   | { kind: "history"; cluster: string }
-  | { kind: "failover"; cluster: string; mode?: Mode; spare?: string; replica?: string; dryRun: boolean };
+  | {
+      kind: "failover";
+      cluster: string;
+      mode?: Mode;
+      spare?: string;
+      replica?: string;
+      dryRun: boolean;
+    };
 
 export type ParsedCommand = { ok: true; command: SlashCommand } | { ok: false; error: string };
 
@@ -27,7 +34,9 @@ export function parseSlashCommand(text: string): ParsedCommand {
   switch (subcommand) {
     case undefined:
     case "help":
-      return rest.length > 0 ? error(`\`help\` takes no arguments (got \`${rest.join(" ")}\`)`) : ok({ kind: "help" });
+      return rest.length > 0
+        ? error(`\`help\` takes no arguments (got \`${rest.join(" ")}\`)`)
+        : ok({ kind: "help" });
     case "status":
     case "history":
       return parseClusterOnly(subcommand, rest);
@@ -79,10 +88,21 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 function strictParse(
   args: string[],
   options: Options,
-): { ok: true; values: Record<string, string | boolean | undefined>; positionals: string[] } | { ok: false; error: string } {
+):
+  | { ok: true; values: Record<string, string | boolean | undefined>; positionals: string[] }
+  | { ok: false; error: string } {
   try {
-    const { values, positionals } = parseArgs({ args, options: options ?? {}, strict: true, allowPositionals: true });
-    return { ok: true, values: values as Record<string, string | boolean | undefined>, positionals };
+    const { values, positionals } = parseArgs({
+      args,
+      options: options ?? {},
+      strict: true,
+      allowPositionals: true,
+    });
+    return {
+      ok: true,
+      values: values as Record<string, string | boolean | undefined>,
+      positionals,
+    };
   } catch (caught) {
     return { ok: false, error: describeParseError(caught, args) };
   }
@@ -94,7 +114,9 @@ function describeParseError(caught: unknown, args: string[]): string {
   const flag = /'(-[^']*)'/.exec(message)?.[1] ?? args.find((arg) => arg.startsWith("-")) ?? "";
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown flag \`${flag}\``;
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return /argument missing|ambiguous/.test(message) ? `\`${flag.split(" ")[0]}\` needs a value` : `\`${flag}\` takes no value`;
+    return /argument missing|ambiguous/.test(message)
+      ? `\`${flag.split(" ")[0]}\` needs a value`
+      : `\`${flag}\` takes no value`;
   }
   return message.split(". ")[0] ?? message;
 }

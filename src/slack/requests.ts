@@ -24,7 +24,14 @@ const TRANSITIONS: Record<RequestState, readonly RequestState[]> = {
   aborted: [],
 };
 
-export const TERMINAL_STATES: ReadonlySet<RequestState> = new Set(["dry-run", "rejected", "expired", "succeeded", "failed", "aborted"]);
+export const TERMINAL_STATES: ReadonlySet<RequestState> = new Set([
+  "dry-run",
+  "rejected",
+  "expired",
+  "succeeded",
+  "failed",
+  "aborted",
+]);
 
 /**
  * Requests by run id. `transition` is the only way a state changes: it checks the move is
@@ -41,7 +48,15 @@ export class RequestRegistry {
 
   add(request: FailoverRequest): void {
     this.#requests.set(request.runId, request);
-    this.#log.info({ runId: request.runId, cluster: request.cluster, state: request.state, requester: request.requester }, "request created");
+    this.#log.info(
+      {
+        runId: request.runId,
+        cluster: request.cluster,
+        state: request.state,
+        requester: request.requester,
+      },
+      "request created",
+    );
   }
 
   get(runId: string): FailoverRequest | undefined {
@@ -58,7 +73,10 @@ export class RequestRegistry {
       return false;
     }
     Object.assign(request, patch, { state: to });
-    this.#log.info({ runId, from, to, by: patch.decidedBy ?? patch.approver }, `request ${from} -> ${to}`);
+    this.#log.info(
+      { runId, from, to, by: patch.decidedBy ?? patch.approver },
+      `request ${from} -> ${to}`,
+    );
     return true;
   }
 

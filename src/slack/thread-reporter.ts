@@ -13,7 +13,7 @@ const MAX_KEPT_OUTPUT = 8 * 1024 * 1024;
 interface LiveStep {
   view: StepView;
   ref: MessageRef;
-  timer?: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -29,7 +29,13 @@ export class ThreadReporter {
   readonly #steps = new Map<number, LiveStep>();
   readonly #total: number;
 
-  constructor(options: { outbox: SlackOutbox; channel: string; root: MessageRef; log: Logger; totalSteps: number }) {
+  constructor(options: {
+    outbox: SlackOutbox;
+    channel: string;
+    root: MessageRef;
+    log: Logger;
+    totalSteps: number;
+  }) {
     this.#outbox = options.outbox;
     this.#channel = options.channel;
     this.#root = options.root;
@@ -54,9 +60,17 @@ export class ThreadReporter {
   }
 
   #started(step: PlannedStep): void {
-    const view: StepView = { step, total: this.#total, status: "running", output: "", warnings: [] };
-    const ref = this.#outbox.post(this.#channel, stepMessage(view).content, { threadTs: this.#root });
-    this.#steps.set(step.index, { view, ref });
+    const view: StepView = {
+      step,
+      total: this.#total,
+      status: "running",
+      output: "",
+      warnings: [],
+    };
+    const ref = this.#outbox.post(this.#channel, stepMessage(view).content, {
+      threadTs: this.#root,
+    });
+    this.#steps.set(step.index, { view, ref, timer: undefined });
   }
 
   #output(index: number, text: string): void {
@@ -70,7 +84,11 @@ export class ThreadReporter {
     }, LIVE_UPDATE_MS);
   }
 
-  #finished(index: number, status: StepStatus, record: { durationMs: number; error?: string; reason?: string; warnings: string[] }): void {
+  #finished(
+    index: number,
+    status: StepStatus,
+    record: { durationMs: number; error?: string; reason?: string; warnings: string[] },
+  ): void {
     // Steps skipped after a failure never started; the summary lists them instead of a reply each.
     const live = this.#steps.get(index);
     if (!live) return;
@@ -82,8 +100,14 @@ export class ThreadReporter {
     const fitted = stepMessage(live.view);
     this.#outbox.update(live.ref, fitted.content);
     if (fitted.overflow) {
-      this.#log.info({ step: index, bytes: fitted.overflow.text.length }, "step output attached as a file");
-      this.#outbox.upload(this.#channel, this.#root, { ...fitted.overflow, content: fitted.overflow.text });
+      this.#log.info(
+        { step: index, bytes: fitted.overflow.text.length },
+        "step output attached as a file",
+      );
+      this.#outbox.upload(this.#channel, this.#root, {
+        ...fitted.overflow,
+        content: fitted.overflow.text,
+      });
     }
     this.#steps.delete(index);
   }

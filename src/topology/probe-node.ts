@@ -31,14 +31,20 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
   }
   // CONFIG may be renamed or forbidden by ACLs; the topology is still useful without it.
   try {
-    const [dir, dbfilename] = await Promise.all([
+    const [dir, dbfilename, minReplicas, maxLag] = await Promise.all([
       node.call("CONFIG", "GET", "dir"),
       node.call("CONFIG", "GET", "dbfilename"),
+      node.call("CONFIG", "GET", "min-replicas-to-write"),
+      node.call("CONFIG", "GET", "min-replicas-max-lag"),
     ]);
     const dirValue = configPairs(dir).get("dir");
     const dbfilenameValue = configPairs(dbfilename).get("dbfilename");
+    const minReplicasValue = configPairs(minReplicas).get("min-replicas-to-write");
     if (dirValue) state.dir = dirValue;
     if (dbfilenameValue) state.dbfilename = dbfilenameValue;
+    if (minReplicasValue !== undefined) state.minReplicasToWrite = Number(minReplicasValue);
+    const maxLagValue = configPairs(maxLag).get("min-replicas-max-lag");
+    if (maxLagValue !== undefined) state.minReplicasMaxLag = Number(maxLagValue);
   } catch {
     // Left undefined: steps that need them will say so.
   }

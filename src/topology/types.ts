@@ -57,6 +57,8 @@ export interface NodeState {
   /** From CONFIG GET, when the server allows it. */
   dir?: string;
   dbfilename?: string;
+  minReplicasToWrite?: number;
+  minReplicasMaxLag?: number;
   failoverState?: string;
 }
 

@@ -59,7 +59,7 @@ async function liveTopology() {
 }
 
 describe("switchover", () => {
-  for (const method of ["failover-command", "client-pause"] as const) {
+  for (const method of ["failover-command", "client-pause", "refuse-writes"] as const) {
     it(`hands over to the replica with no acknowledged write lost (${method})`, async () => {
       const { topology, a, b, d } = await liveTopology();
       const engine = await topology.engine();
@@ -71,7 +71,12 @@ describe("switchover", () => {
         replica: "machine-b",
       });
       const step = plan.steps.find((candidate) => candidate.spec.kind === "switchover");
-      if (step?.spec.kind === "switchover") step.spec.method = method;
+      // The planner picks by server version; the other methods are forced here to test them on 7.0.
+      if (step?.spec.kind === "switchover")
+        Object.assign(step.spec, {
+          method,
+          restoreConfig: { minReplicasToWrite: 0, minReplicasMaxLag: 10 },
+        });
       const result = await engine.execute(plan);
       await new Promise((resolve) => setTimeout(resolve, 300));
       await writer.stop();

@@ -10,10 +10,23 @@ describe("/redis command parsing", () => {
     ["failover cache-prod", { kind: "failover", cluster: "cache-prod", dryRun: false }],
     [
       "failover cache-prod --mode replace --spare machine-c --replica machine-b --dry-run",
-      { kind: "failover", cluster: "cache-prod", mode: "replace", spare: "machine-c", replica: "machine-b", dryRun: true },
+      {
+        kind: "failover",
+        cluster: "cache-prod",
+        mode: "replace",
+        spare: "machine-c",
+        replica: "machine-b",
+        dryRun: true,
+      },
     ],
-    ["  failover   cache-prod   --mode=promote ", { kind: "failover", cluster: "cache-prod", mode: "promote", dryRun: false }],
-    ["failover cache-prod \u2014mode switchover", { kind: "failover", cluster: "cache-prod", mode: "switchover", dryRun: false }],
+    [
+      "  failover   cache-prod   --mode=promote ",
+      { kind: "failover", cluster: "cache-prod", mode: "promote", dryRun: false },
+    ],
+    [
+      "failover cache-prod \u2014mode switchover",
+      { kind: "failover", cluster: "cache-prod", mode: "switchover", dryRun: false },
+    ],
   ])("accepts %j", (text, command) => {
     expect(parseSlashCommand(text)).toEqual({ ok: true, command });
   });
@@ -24,7 +37,10 @@ describe("/redis command parsing", () => {
     ["status a b", "unexpected `b` after the cluster name"],
     ["failover", "`failover` needs a cluster name"],
     ["failover cache-prod --mode", "`--mode` needs a value"],
-    ["failover cache-prod --mode sideways", "`--mode sideways` is not a mode; use one of replace, promote, switchover"],
+    [
+      "failover cache-prod --mode sideways",
+      "`--mode sideways` is not a mode; use one of replace, promote, switchover",
+    ],
     ["failover cache-prod --force", "unknown flag `--force`"],
     ["failover cache-prod extra", "unexpected `extra` after the cluster name"],
     ["failover cache-prod --spare --dry-run", "`--spare` needs a value"],

@@ -447,7 +447,10 @@ describe("switchover", () => {
         ]),
       }),
     );
-    expect(p.steps[1]?.spec).toMatchObject({ method: "client-pause" });
+    expect(p.steps[1]?.spec).toMatchObject({
+      method: "refuse-writes",
+      restoreConfig: { minReplicasToWrite: 0, minReplicasMaxLag: 10 },
+    });
   });
 
   it("refuses a target the master does not list as an online replica", () => {

@@ -1,13 +1,7 @@
 import { errorMessage, FailoverError } from "../../errors.js";
-import { type RedisCommand, redisCommands, showRedis } from "../../plan/commands.js";
+import { redisCommands, showRedis } from "../../plan/commands.js";
 import type { StepSpec } from "../../plan/types.js";
-import {
-  configPairs,
-  type InfoFields,
-  intField,
-  parseInfo,
-  versionAtLeast,
-} from "../../redis/info.js";
+import { type InfoFields, intField, parseInfo } from "../../redis/info.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
 import { followsMaster, replicaOffset } from "./redis-state.js";
@@ -18,12 +12,14 @@ type Spec = Extract<StepSpec, { kind: "switchover" }>;
  * Hands the master role over with no acknowledged write lost. FAILOVER (Redis 6.2+) pauses
  * writes until the target has the master's full offset and rolls back on timeout. Older
  * servers: writes are frozen atomically with reading the offset (MULTI), the target catches
- * up, then roles swap; writes that waited are refused by the now-replica, never lost.
+ * up, then roles swap; writes that waited are refused by the now-replica, never lost. Before
+ * 6.2 a pause blocks every command, so writes are refused outright (min-replicas-to-write)
+ * rather than queued behind the pause, where they would land on the old master.
  */
 export const switchover: StepImplementation<Spec> = {
   async run(spec, context) {
     if (spec.method === "failover-command") await viaFailoverCommand(spec, context);
-    else await viaClientPause(spec, context);
+    else await viaClientPause({ ...spec, method: spec.method }, context);
     await context.command(spec.master, redisCommands.configRewrite);
     await context.command(spec.target, redisCommands.configRewrite);
   },
@@ -88,28 +84,21 @@ async function viaFailoverCommand(spec: Spec, context: StepContext): Promise<voi
   );
 }
 
-async function viaClientPause(spec: Spec, context: StepContext): Promise<void> {
+async function viaClientPause(
+  spec: Spec & { method: "client-pause" | "refuse-writes" },
+  context: StepContext,
+): Promise<void> {
   const master = context.redis(spec.master);
-  const version = parseInfo(String(await master.call("INFO", "server"))).get("redis_version");
-  const writePauseSupported = versionAtLeast(version, 6, 2);
-  const freeze: RedisCommand[] = writePauseSupported
-    ? [
-        [...redisCommands.pauseWrites(spec.timeoutMs), "WRITE"],
-        ["INFO", "replication"],
-      ]
-    : // Before 6.2 a pause blocks every command, ours included; refusing writes outright keeps the
-      // queued ones from landing on the old master after the pause ends.
-      [
-        ["CONFIG", "GET", "min-replicas-to-write"],
-        ["CONFIG", "SET", "min-replicas-to-write", "2147483647"],
-        redisCommands.pauseWrites(spec.timeoutMs),
-        ["INFO", "replication"],
-      ];
+  const freeze = redisCommands.switchoverFreeze(spec.method, spec.timeoutMs);
   for (const command of freeze) context.output(showRedis(spec.master.name, command));
   const replies = await master.transaction(freeze);
   const frozen = parseInfo(String(replies[replies.length - 1]));
   const target = intField(frozen, "master_repl_offset") ?? 0;
   context.output(`  writes frozen at offset ${target}`);
+  const restore = redisCommands.switchoverRestore(spec.method, spec.restoreConfig);
+  const restoreWrites = async () => {
+    for (const command of restore) await context.command(spec.master, command);
+  };
   try {
     const reached = await waitUntil(
       async () => {
@@ -127,26 +116,12 @@ async function viaClientPause(spec: Spec, context: StepContext): Promise<void> {
     );
     context.output(`  ${spec.target.name} reached offset ${reached}`);
   } catch (error) {
-    await restoreWrites(spec, context, writePauseSupported, replies);
+    await restoreWrites();
     throw error;
   }
   await context.command(spec.target, redisCommands.promote);
   await context.command(spec.master, redisCommands.replicaOf(spec.target.host, spec.target.port));
-  await restoreWrites(spec, context, writePauseSupported, replies);
-}
-
-async function restoreWrites(
-  spec: Spec,
-  context: StepContext,
-  writePause: boolean,
-  replies: unknown[],
-): Promise<void> {
-  if (writePause) {
-    await context.command(spec.master, redisCommands.unpause);
-    return;
-  }
-  const original = configPairs(replies[0]).get("min-replicas-to-write") ?? "0";
-  await context.command(spec.master, ["CONFIG", "SET", "min-replicas-to-write", original]);
+  await restoreWrites();
 }
 
 async function requireRole(

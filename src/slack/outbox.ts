@@ -1,0 +1,205 @@
+import type { Logger } from "../log/logger.js";
+import type { Secrets } from "../secrets.js";
+import { ChannelQueue } from "./outbox/channel-queue.js";
+import { cutText, preview, scrubContent, scrubUpload } from "./outbox/content.js";
+import { type Job, type JobContext, PostJob, UpdateJob, type WebClient } from "./outbox/jobs.js";
+import { PendingMessageRef } from "./outbox/message-ref.js";
+import { emptyStats, type OutboxStats, Retrier } from "./outbox/retrier.js";
+import { type Backoff, realSleep, type Sleep, TokenBucket } from "./outbox/timing.js";
+import { type UploadFile, UploadJob } from "./outbox/upload-job.js";
+import type { MessageContent, MessageRef } from "./types.js";
+
+export type { OutboxStats } from "./outbox/retrier.js";
+export type { UploadFile } from "./outbox/upload-job.js";
+
+export interface SlackOutboxOptions {
+  /**
+   * Build it with `retryConfig: { retries: 0 }`, `rejectRateLimitedCalls: true` and a `timeout`
+   * (say 10 000 ms): the outbox owns retries, and WebClient's own would sleep through 429s
+   * (holding up every channel) and hide what happened from the outbox's logs and stats.
+   */
+  client: WebClient;
+  log: Logger;
+  secrets: Secrets;
+  /** Throttle per channel. Slack allows about one message per second, short bursts ok. */
+  perChannel?: { burst: number; refillPerSecond: number };
+  /** How long one write is retried, counted from when it was queued. Default 15 minutes. */
+  maxWaitMs?: number;
+  /** Backoff after 5xx and network errors. Default 0.5 s doubling to 30 s, with jitter. */
+  backoff?: Backoff;
+  now?: () => number;
+  sleep?: Sleep;
+}
+
+/**
+ * The only way the bot writes to Slack while a failover runs. Every method returns at once
+ * (or, for postEphemeral, never rejects): Slack being slow, rate-limited or down must never stop,
+ * slow or corrupt a failover. Writes to a channel are sent in order, throttled, retried (429:
+ * after Retry-After; 5xx, timeouts, dropped connections: with backoff; refused blocks: once as
+ * text only) and given up after `maxWaitMs` with an error log naming the lost message. Every
+ * text that leaves goes through `secrets.scrub` first.
+ *
+ * Slack has no idempotency key for chat.postMessage: when the answer to a post is lost after
+ * Slack posted it, the retry posts it again. A duplicate step message is the lesser evil next to a
+ * missing one, so posts are retried anyway. Updates and ephemerals are safe to repeat.
+ */
+export class SlackOutbox {
+  private readonly queues = new Map<string, ChannelQueue>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly counters = emptyStats();
+  private readonly closing = new AbortController();
+  private readonly log: Logger;
+  private readonly retrier: Retrier;
+  private readonly jobs: JobContext;
+  private readonly maxWaitMs: number;
+  private readonly now: () => number;
+  private readonly sleep: Sleep;
+
+  constructor(private readonly options: SlackOutboxOptions) {
+    this.log = options.log.child({ component: "slack-outbox" });
+    this.maxWaitMs = options.maxWaitMs ?? 15 * 60_000;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? realSleep;
+    this.retrier = new Retrier({
+      log: this.log,
+      stats: this.counters,
+      backoff: options.backoff ?? { initialMs: 500, maxMs: 30_000 },
+      now: this.now,
+      sleep: this.sleep,
+      signal: this.closing.signal,
+    });
+    this.jobs = { client: options.client, log: this.log, stats: this.counters };
+  }
+
+  /** Queues a message; a reply to a MessageRef is sent once that root has been posted. */
+  post(
+    channel: string,
+    content: MessageContent,
+    options: { threadTs?: string | MessageRef } = {},
+  ): MessageRef {
+    const ref = new PendingMessageRef(channel);
+    const c = this.scrub(content);
+    this.enqueue(new PostJob(channel, this.deadline(), this.jobs, c, options.threadTs, ref));
+    return ref;
+  }
+
+  /** Queues an update; one still queued for the same message just gets the newer content. */
+  update(ref: MessageRef, content: MessageContent): void {
+    const c = this.scrub(content);
+    if (ref instanceof PendingMessageRef && ref.failed) {
+      this.counters.dropped++;
+      this.log.warn(
+        { method: "chat.update", channel: ref.channel, preview: preview(c.text) },
+        "dropping an update of a message that was never posted",
+      );
+      return;
+    }
+    const queued = this.queues
+      .get(ref.channel)
+      ?.findUnsent((job) => job instanceof UpdateJob && job.ref === ref);
+    if (queued instanceof UpdateJob && !this.closing.signal.aborted) {
+      queued.content = c;
+      this.counters.coalesced++;
+      return;
+    }
+    this.enqueue(new UpdateJob(this.deadline(), this.jobs, ref, c));
+  }
+
+  /** Queues a file upload into a thread (files.uploadV2 with channel_id and thread_ts). */
+  upload(channel: string, threadTs: string | MessageRef, file: UploadFile): void {
+    const scrubbed = scrubUpload(file, this.options.secrets);
+    this.enqueue(new UploadJob(channel, this.deadline(), this.jobs, threadTs, scrubbed));
+  }
+
+  /** Sent at once (not behind the channel's queue) with the same retries; never rejects. */
+  postEphemeral(channel: string, user: string, content: MessageContent): Promise<void> {
+    const c = this.scrub(content);
+    const client = this.options.client;
+    const sent = this.retrier
+      .run({
+        method: "chat.postEphemeral",
+        channel,
+        preview: () => preview(c.text),
+        deadline: this.deadline(),
+        canFallBack: true,
+        send: async (plain) => {
+          const m = plain ? { text: cutText(c.text) } : c;
+          await client.chat.postEphemeral({
+            channel,
+            user,
+            text: m.text,
+            ...(m.blocks !== undefined && { blocks: m.blocks }),
+          });
+        },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.log.error({ channel, err }, "slack outbox ephemeral failed");
+        },
+      );
+    return this.track(sent);
+  }
+
+  /** Resolves when everything queued so far has been sent or given up. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  stats(): OutboxStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Stops: what is still queued is dropped (logged), waits end, and nothing more is sent.
+   * Resolves once calls already under way have finished.
+   */
+  async close(): Promise<void> {
+    if (!this.closing.signal.aborted) {
+      this.closing.abort();
+      let dropped = 0;
+      for (const queue of this.queues.values()) dropped += queue.dropWaiting();
+      this.counters.dropped += dropped;
+      if (dropped > 0) this.log.warn({ dropped }, "slack outbox closed; dropping unsent writes");
+    }
+    await this.flush();
+  }
+
+  private enqueue(job: Job): void {
+    this.track(job.done);
+    if (this.closing.signal.aborted) {
+      this.counters.dropped++;
+      this.log.warn(
+        { method: job.method, channel: job.channel, preview: job.preview() },
+        "slack outbox is closed; dropping",
+      );
+      job.finish(false);
+      return;
+    }
+    let queue = this.queues.get(job.channel);
+    if (!queue) {
+      const { burst, refillPerSecond } = this.options.perChannel ?? {
+        burst: 3,
+        refillPerSecond: 1,
+      };
+      const bucket = new TokenBucket(burst, refillPerSecond, this.now, this.sleep);
+      queue = new ChannelQueue(job.channel, bucket, this.retrier, this.log, this.closing.signal);
+      this.queues.set(job.channel, queue);
+    }
+    queue.push(job);
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  private deadline(): number {
+    return this.now() + this.maxWaitMs;
+  }
+
+  private scrub(content: MessageContent): MessageContent {
+    return scrubContent(content, this.options.secrets);
+  }
+}

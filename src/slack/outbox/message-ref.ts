@@ -1,0 +1,36 @@
+import type { MessageRef } from "../types.js";
+
+/** The MessageRef `SlackOutbox.post` returns: settled by the outbox once the post is done. */
+export class PendingMessageRef implements MessageRef {
+  readonly #ts: Promise<string>;
+  #resolve: (ts: string) => void = () => {};
+  #reject: (err: Error) => void = () => {};
+  #failed = false;
+
+  constructor(readonly channel: string) {
+    this.#ts = new Promise<string>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // Nobody has to ask for the ts; an unobserved failure must not crash the process.
+    this.#ts.catch(() => {});
+  }
+
+  ts(): Promise<string> {
+    return this.#ts;
+  }
+
+  /** The post was given up: updates of this message are pointless. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  posted(ts: string): void {
+    this.#resolve(ts);
+  }
+
+  fail(reason: string): void {
+    this.#failed = true;
+    this.#reject(new Error(reason));
+  }
+}
