@@ -64,7 +64,7 @@ export class FailoverBot {
     const command = parsed.command;
     if (command.kind === "help") return { ack: helpMessage() };
     const refusal = this.#checkCluster(command, input.channel);
-    if (refusal) return { ack: errorContent(refusal, command.kind !== "failover") };
+    if (refusal) return { ack: errorContent(refusal, true) };
     switch (command.kind) {
       case "status":
         return {

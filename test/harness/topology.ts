@@ -227,7 +227,11 @@ function inventoryHost(machine: Machine) {
     ...(machine.sshd ? { ssh: { host: machine.ip, port: machine.sshd.port } } : {}),
     dir: machine.dir,
     dbfilename: "dump.rdb",
-    start: machine.spec.start ?? `redis-server ${machine.configFile}`,
+    // "{config}" in a custom start command stands for this machine's redis.conf.
+    start: (machine.spec.start ?? "redis-server {config}").replaceAll(
+      "{config}",
+      machine.configFile,
+    ),
     ...(machine.spec.hideConfig ? {} : { config: machine.configFile }),
   };
 }

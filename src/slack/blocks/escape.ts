@@ -35,6 +35,17 @@ export function escapeMrkdwn(text: string): string {
     .replace(/`{3,}/g, (run) => run.split("").join("\u200b"));
 }
 
+/**
+ * Like escapeMrkdwn, but well-formed Slack references the bot itself writes into its messages
+ * (<@U…> users, <#C…> channels, <!subteam^S…> user groups) stay live.
+ */
+export function escapeMrkdwnKeepingMentions(text: string): string {
+  return escapeMrkdwn(text).replace(
+    /&lt;(@[UW][A-Z0-9]+|#C[A-Z0-9]+|!subteam\^S[A-Z0-9]+)&gt;/g,
+    (_match, reference: string) => `<${reference}>`,
+  );
+}
+
 /** The inside of a ``` code block: escaped, and no two backticks in a row (U+200B between them). */
 export function escapeCode(text: string): string {
   return escapeMrkdwn(text).replace(/`(?=`)/g, "`\u200b");

@@ -1,6 +1,6 @@
 import type { MessageContent } from "../types.js";
 import { header, section } from "./build.js";
-import { escapeMrkdwn, fallbackText } from "./escape.js";
+import { escapeMrkdwn, escapeMrkdwnKeepingMentions, fallbackText } from "./escape.js";
 import { fitParts } from "./fit.js";
 import { fixedPart, listPart, textPart } from "./parts.js";
 
@@ -92,6 +92,7 @@ export function errorMessage(text: string, withUsage: boolean): MessageContent {
       raw: reason,
       keep: "head",
       maxChars: 2500,
+      escape: escapeMrkdwnKeepingMentions,
       render: (escaped, shown) => `:warning: ${escaped}${shown.cut ? "…" : ""}`,
     }),
     ...(withUsage

@@ -1,0 +1,125 @@
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { bootstrap } from "../../src/app/bootstrap.js";
+import { createSlackBot, type SlackBot } from "../../src/slack/app.js";
+import { readSlackEnv } from "../../src/slack/env.js";
+import {
+  type ActionUser,
+  blockActionsBody,
+  clickButton,
+  postSigned,
+  type SlackDouble,
+  slashCommandBody,
+  startSlackDouble,
+} from "../slack-double/index.js";
+
+export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
+export const CHANNEL = "C0INCIDENT";
+export const USERS = {
+  alice: { id: "U0ALICE", username: "alice" },
+  bob: { id: "U0BOB", username: "bob" },
+  mallory: { id: "U0MALLORY", username: "mallory" },
+  approver: { id: "U0APPROVER", username: "approver" },
+} satisfies Record<string, ActionUser>;
+
+export interface RunningBot {
+  double: SlackDouble;
+  bot: SlackBot;
+  url: string;
+  logLines: string[];
+  /** Types `/redis <text>` in the incident channel as `user`. */
+  command(
+    text: string,
+    user?: ActionUser,
+    channel?: string,
+  ): Promise<{ status: number; body: string; elapsedMs: number }>;
+  /** Clicks a button of a message as it is now in the double. */
+  click(
+    ts: string,
+    actionId: string,
+    user: ActionUser,
+  ): Promise<{ status: number; body: string; elapsedMs: number }>;
+  /** Aims at a button now and clicks later: what a person whose Slack shows an old message does. */
+  aim(
+    ts: string,
+    actionId: string,
+    user: ActionUser,
+  ): () => Promise<{ status: number; body: string; elapsedMs: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real bot: Bolt's HTTP receiver on loopback, its Web API client pointed at the Slack
+ * double, the engine on the given inventory. Requests are signed exactly as Slack signs them.
+ */
+export async function startBot(
+  inventoryPath: string,
+  env: Record<string, string> = {},
+): Promise<RunningBot> {
+  const double = await startSlackDouble({
+    channels: [
+      { id: CHANNEL, name: "incident" },
+      { id: "C0RANDOM", name: "random" },
+    ],
+    usergroups: { S0ONCALL: [USERS.bob.id] },
+  });
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      logLines.push(...String(chunk).split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  const slackEnv = readSlackEnv({
+    SLACK_BOT_TOKEN: double.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: double.apiUrl,
+    PORT: "0",
+    INVENTORY_FILE: inventoryPath,
+    ...env,
+  });
+  const { engine, log, secrets } = await bootstrap({
+    env: {},
+    inventoryPath,
+    logLevel: "debug",
+    logDestination: destination,
+  });
+  const bot = createSlackBot({ env: slackEnv, engine, log, secrets });
+  const server = await bot.start();
+  const port = (server?.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/slack/events`;
+  return {
+    double,
+    bot,
+    url,
+    logLines,
+    command(text, user = USERS.alice, channel = CHANNEL) {
+      return postSigned(
+        url,
+        SIGNING_SECRET,
+        slashCommandBody({
+          text,
+          user_id: user.id,
+          user_name: user.username ?? user.id,
+          channel_id: channel,
+          response_url: double.responseUrl({ channel, user: user.id }),
+        }),
+      );
+    },
+    click(ts, actionId, user) {
+      return postSigned(
+        url,
+        SIGNING_SECRET,
+        blockActionsBody(clickButton(double, { channel: CHANNEL, ts, actionId, user })),
+      );
+    },
+    aim(ts, actionId, user) {
+      const body = blockActionsBody(clickButton(double, { channel: CHANNEL, ts, actionId, user }));
+      return () => postSigned(url, SIGNING_SECRET, body);
+    },
+    async close() {
+      await bot.stop();
+      await double.close();
+    },
+  };
+}
