@@ -46,12 +46,12 @@ describe("requests that must not go anywhere", () => {
     const forged = await postToReceiver(
       running.url,
       body,
-      signSlackRequest("not-the-secret", body),
+      { ...signSlackRequest("not-the-secret", body) },
     );
     const stale = await postToReceiver(
       running.url,
       body,
-      signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 6 * 60),
+      { ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 6 * 60) },
     );
     expect([forged.status, stale.status]).toEqual([401, 401]);
   });
