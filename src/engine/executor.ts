@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ClusterConfig } from "../config/inventory.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, FailoverError } from "../errors.js";
 import type { Plan, PlannedStep, StepSpec } from "../plan/types.js";
 import type { Secrets } from "../secrets.js";
 import { discoverTopology } from "../topology/discover.js";
@@ -11,6 +11,9 @@ import { nextActionsAfterFailure } from "./failure-report.js";
 import { createStepContext, type StepImplementation } from "./step-context.js";
 import { STEPS } from "./steps/index.js";
 
+/** Awaited at run start, before and after each step and at the end: the journal writes here. */
+export type Checkpoint = (event: RunEvent, facts: RunFacts) => Promise<void>;
+
 export interface ExecuteOptions {
   cluster: ClusterConfig;
   connections: Connections;
@@ -19,27 +22,28 @@ export interface ExecuteOptions {
   /** Checked between steps: an abort stops the run before the next step. */
   signal?: AbortSignal;
   onEvent?: RunEventListener;
+  /** A step runs only once its start is recorded; if recording fails, the step does not run. */
+  checkpoint?: Checkpoint;
   /** Resume: facts a previous attempt learned, and the first step to consider. */
   facts?: RunFacts;
   fromStep?: number;
   now?: () => number;
 }
 
+type Outcome = { kind: "ok" } | { kind: "failed"; step: PlannedStep; error: string } | { kind: "aborted" };
+
 /**
  * Runs a plan's steps in order. Each step acts and verifies; the first failure stops the run,
- * which then reports every server's current role and what to do next.
+ * which then reports every server's current role and what to do next. On resume, every step
+ * from `fromStep` first checks whether its outcome already holds and is skipped if so.
  */
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunResult> {
   const now = options.now ?? Date.now;
   const runLog = options.log.child({ runId: plan.runId, cluster: plan.cluster, mode: plan.mode });
   const facts: RunFacts = options.facts ?? {};
   const startedAt = now();
-  const records: StepRecord[] = plan.steps.map((step) => ({
-    index: step.index,
-    title: step.title,
-    status: "skipped",
-    warnings: [],
-  }));
+  const records: StepRecord[] = plan.steps.map((step) => ({ index: step.index, title: step.title, status: "skipped", warnings: [] }));
+  const scrub = (text: string) => options.secrets.scrub(text);
   const emit = (event: RunEvent) => {
     try {
       options.onEvent?.(event);
@@ -48,145 +52,171 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       runLog.error({ err: errorMessage(error), event: event.type }, "event listener failed");
     }
   };
-  const scrub = (text: string) => options.secrets.scrub(text);
+  const record = async (event: RunEvent) => {
+    emit(event);
+    await options.checkpoint?.(event, facts);
+  };
 
-  emit({ type: "run-started", runId: plan.runId, plan, at: startedAt });
-  runLog.info({ steps: plan.steps.length, newMaster: plan.newMaster.name }, "run started");
-
-  let failed: { step: PlannedStep; error: string } | undefined;
-  let aborted = false;
-  const resumeFrom = options.fromStep ?? 1;
+  let outcome: Outcome = { kind: "ok" };
+  try {
+    await record({ type: "run-started", runId: plan.runId, plan, at: startedAt });
+  } catch (error) {
+    outcome = journalFailure(plan.steps[0], error);
+  }
+  runLog.info({ steps: plan.steps.length, newMaster: plan.newMaster.name, fromStep: options.fromStep }, "run started");
 
   for (const step of plan.steps) {
-    const record = records[step.index - 1] as StepRecord;
-    if (failed || aborted) {
-      record.reason = failed
-        ? `not run: step ${failed.step.index} failed`
-        : "not run: the run was aborted";
-      emitSkipped(emit, plan.runId, record);
-      continue;
-    }
-    if (options.signal?.aborted) {
-      aborted = true;
+    const stepRecord = records[step.index - 1] as StepRecord;
+    if (outcome.kind === "ok" && options.signal?.aborted) {
+      outcome = { kind: "aborted" };
       runLog.warn({ step: step.index }, "run aborted before step");
-      record.reason = "not run: the run was aborted";
-      emitSkipped(emit, plan.runId, record);
+    }
+    if (outcome.kind !== "ok" || step.index < (options.fromStep ?? 1)) {
+      stepRecord.reason =
+        outcome.kind === "failed"
+          ? `not run: step ${outcome.step.index} failed`
+          : outcome.kind === "aborted"
+            ? "not run: the run was aborted"
+            : "done in an earlier attempt";
+      stepRecord.durationMs = 0;
+      await record({ type: "step-finished", runId: plan.runId, ...stepRecord, durationMs: 0 }).catch((error: unknown) =>
+        runLog.error({ err: errorMessage(error), step: step.index }, "could not record a skipped step"),
+      );
       continue;
     }
-    if (step.index < resumeFrom) {
-      record.reason = "done in an earlier attempt";
-      emitSkipped(emit, plan.runId, record);
-      continue;
-    }
-    const stepLog = runLog.child({ step: step.index, kind: step.spec.kind });
-    const context = createStepContext({
-      runId: plan.runId,
-      plan,
-      cluster: options.cluster,
-      connections: options.connections,
-      facts,
-      log: stepLog,
-      output: (text) =>
-        emit({ type: "step-output", runId: plan.runId, index: step.index, text: scrub(text) }),
-      warn: (text) => {
-        record.warnings.push(scrub(text));
-        emit({
-          type: "step-output",
-          runId: plan.runId,
-          index: step.index,
-          text: `WARNING: ${scrub(text)}`,
-        });
-      },
-    });
-    const implementation = STEPS[step.spec.kind] as StepImplementation<StepSpec>;
     const started = now();
-    emit({ type: "step-started", runId: plan.runId, step, at: started });
-    stepLog.info({ from: "pending", to: "running", title: step.title }, "step started");
     try {
-      const doneBecause = options.fromStep
-        ? await implementation.alreadyDone?.(step.spec, context)
-        : undefined;
-      if (doneBecause) {
-        record.status = "skipped";
-        record.reason = scrub(doneBecause);
-      } else {
-        await implementation.run(step.spec, context);
-        record.status = "ok";
-      }
+      await record({ type: "step-started", runId: plan.runId, step, at: started });
     } catch (error) {
-      record.status = "failed";
-      record.error = scrub(errorMessage(error));
-      failed = { step, error: record.error };
+      outcome = journalFailure(step, error);
+      stepRecord.status = "failed";
+      stepRecord.error = outcome.kind === "failed" ? outcome.error : "";
+      stepRecord.durationMs = 0;
+      emit({ type: "step-finished", runId: plan.runId, ...stepRecord, durationMs: 0 });
+      continue;
     }
-    record.durationMs = now() - started;
-    stepLog.info(
-      {
-        from: "running",
-        to: record.status,
-        durationMs: record.durationMs,
-        error: record.error,
-        warnings: record.warnings,
-      },
+    stepRecord.status = "running";
+    await runStep(plan, step, stepRecord, options, facts, runLog, emit, scrub);
+    stepRecord.durationMs = now() - started;
+    runLog.info(
+      { step: step.index, from: "running", to: stepRecord.status, durationMs: stepRecord.durationMs, error: stepRecord.error },
       "step finished",
     );
-    emit({ type: "step-finished", runId: plan.runId, ...record, durationMs: record.durationMs });
+    if ((stepRecord.status as StepRecord["status"]) === "failed") outcome = { kind: "failed", step, error: stepRecord.error ?? "failed" };
+    try {
+      await record({ type: "step-finished", runId: plan.runId, ...stepRecord, durationMs: stepRecord.durationMs });
+    } catch (error) {
+      const next = plan.steps[step.index];
+      if (outcome.kind === "ok" && next) outcome = journalFailure(next, error);
+      else runLog.error({ err: errorMessage(error), step: step.index }, "could not record the step's end");
+    }
   }
 
   const result: RunResult = {
     runId: plan.runId,
     cluster: plan.cluster,
     mode: plan.mode,
-    ok: !failed && !aborted,
-    aborted,
+    ok: outcome.kind === "ok",
+    aborted: outcome.kind === "aborted",
     startedAt,
     durationMs: 0,
     steps: records,
-    warnings: records.flatMap((record) => record.warnings),
+    warnings: records.flatMap((entry) => entry.warnings),
     nextActions: [],
     facts,
   };
   if (result.ok) result.newMaster = plan.newMaster;
   if (facts.unfenced) result.nextActions.push(...facts.unfenced.commands);
-
   const topologyAfter = await freshTopology(options, runLog);
   if (topologyAfter) result.topologyAfter = topologyAfter;
-  if (failed) {
-    result.failedStep = { index: failed.step.index, title: failed.step.title, error: failed.error };
-    const context = createStepContext({
-      runId: plan.runId,
-      plan,
-      cluster: options.cluster,
-      connections: options.connections,
-      facts,
-      log: runLog,
-      output: () => {},
-      warn: () => {},
-    });
-    const stepAdvice = (STEPS[failed.step.spec.kind] as StepImplementation<StepSpec>).advice(
-      failed.step.spec,
-      context,
-    );
-    result.nextActions.push(...nextActionsAfterFailure(plan, failed.step, stepAdvice));
-  } else if (aborted) {
-    const done = records.filter((record) => record.status === "ok").length;
-    result.nextActions.push(
-      `The run was aborted after ${done} of ${plan.steps.length} steps; check the topology above and plan again.`,
-    );
+  if (outcome.kind === "failed") {
+    result.failedStep = { index: outcome.step.index, title: outcome.step.title, error: outcome.error };
+    const context = stepContext(plan, options, facts, runLog, () => {}, () => {});
+    const stepAdvice = (STEPS[outcome.step.spec.kind] as StepImplementation<StepSpec>).advice(outcome.step.spec, context);
+    result.nextActions.push(...nextActionsAfterFailure(plan, outcome.step, stepAdvice));
+  } else if (outcome.kind === "aborted") {
+    const done = records.filter((entry) => entry.status === "ok").length;
+    result.nextActions.push(`The run was aborted after ${done} of ${plan.steps.length} steps; check the topology above and plan again.`);
   }
   result.nextActions = result.nextActions.map(scrub);
   result.durationMs = now() - startedAt;
-  runLog.info(
-    { ok: result.ok, aborted, durationMs: result.durationMs, failedStep: result.failedStep?.index },
-    "run finished",
+  runLog.info({ ok: result.ok, aborted: result.aborted, durationMs: result.durationMs, failedStep: result.failedStep?.index }, "run finished");
+  await record({ type: "run-finished", runId: plan.runId, result }).catch((error: unknown) =>
+    runLog.error({ err: errorMessage(error) }, "could not record the end of the run"),
   );
-  emit({ type: "run-finished", runId: plan.runId, result });
   return result;
 }
 
-function emitSkipped(emit: (event: RunEvent) => void, runId: string, record: StepRecord): void {
-  record.status = "skipped";
-  record.durationMs = 0;
-  emit({ type: "step-finished", runId, ...record, durationMs: 0 });
+async function runStep(
+  plan: Plan,
+  step: PlannedStep,
+  stepRecord: StepRecord,
+  options: ExecuteOptions,
+  facts: RunFacts,
+  runLog: Logger,
+  emit: (event: RunEvent) => void,
+  scrub: (text: string) => string,
+): Promise<void> {
+  const stepLog = runLog.child({ step: step.index, kind: step.spec.kind });
+  const context = stepContext(
+    plan,
+    options,
+    facts,
+    stepLog,
+    (text) => emit({ type: "step-output", runId: plan.runId, index: step.index, text: scrub(text) }),
+    (text) => {
+      stepRecord.warnings.push(scrub(text));
+      emit({ type: "step-output", runId: plan.runId, index: step.index, text: `WARNING: ${scrub(text)}` });
+    },
+  );
+  const implementation = STEPS[step.spec.kind] as StepImplementation<StepSpec>;
+  stepLog.info({ from: "pending", to: "running", title: step.title }, "step started");
+  try {
+    const doneBecause = options.fromStep ? await implementation.alreadyDone?.(step.spec, context) : undefined;
+    if (doneBecause) {
+      stepRecord.status = "skipped";
+      stepRecord.reason = scrub(doneBecause);
+      context.output(`Already done: ${doneBecause}`);
+    } else {
+      await implementation.run(step.spec, context);
+      stepRecord.status = "ok";
+    }
+  } catch (error) {
+    stepRecord.status = "failed";
+    stepRecord.error = scrub(errorMessage(error));
+  }
+}
+
+function stepContext(
+  plan: Plan,
+  options: ExecuteOptions,
+  facts: RunFacts,
+  log: Logger,
+  output: (text: string) => void,
+  warn: (text: string) => void,
+) {
+  return createStepContext({
+    runId: plan.runId,
+    plan,
+    cluster: options.cluster,
+    connections: options.connections,
+    facts,
+    log,
+    output,
+    warn,
+  });
+}
+
+function journalFailure(step: PlannedStep | undefined, error: unknown): Outcome {
+  if (!step) return { kind: "aborted" };
+  return {
+    kind: "failed",
+    step,
+    error: new FailoverError(
+      "VERIFY_FAILED",
+      `cannot record the run in the journal (${errorMessage(error)}), so no further step runs`,
+    ).message,
+  };
 }
 
 async function freshTopology(options: ExecuteOptions, log: Logger): Promise<Topology | undefined> {
