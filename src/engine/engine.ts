@@ -10,7 +10,7 @@ import { probeHost } from "../topology/probe-host.js";
 import type { HostFacts, Topology } from "../topology/types.js";
 import { type ConnectionFactory, Connections } from "./connections.js";
 import type { RunEventListener, RunFacts, RunResult } from "./events.js";
-import { executePlan } from "./executor.js";
+import { type Checkpoint, executePlan } from "./executor.js";
 import { newRunId } from "./run-id.js";
 
 export interface EngineOptions {
@@ -25,6 +25,8 @@ export interface EngineOptions {
 export interface RunOptions {
   signal?: AbortSignal;
   onEvent?: RunEventListener;
+  /** Awaited before and after each step (the journal); a failure stops the run before acting. */
+  checkpoint?: Checkpoint;
   /** Resume: what an earlier attempt learned and where it stopped. */
   facts?: RunFacts;
   fromStep?: number;

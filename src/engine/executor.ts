@@ -30,7 +30,10 @@ export interface ExecuteOptions {
   now?: () => number;
 }
 
-type Outcome = { kind: "ok" } | { kind: "failed"; step: PlannedStep; error: string } | { kind: "aborted" };
+type Outcome =
+  | { kind: "ok" }
+  | { kind: "failed"; step: PlannedStep; error: string }
+  | { kind: "aborted" };
 
 /**
  * Runs a plan's steps in order. Each step acts and verifies; the first failure stops the run,
@@ -42,7 +45,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const runLog = options.log.child({ runId: plan.runId, cluster: plan.cluster, mode: plan.mode });
   const facts: RunFacts = options.facts ?? {};
   const startedAt = now();
-  const records: StepRecord[] = plan.steps.map((step) => ({ index: step.index, title: step.title, status: "skipped", warnings: [] }));
+  const records: StepRecord[] = plan.steps.map((step) => ({
+    index: step.index,
+    title: step.title,
+    status: "skipped",
+    warnings: [],
+  }));
   const scrub = (text: string) => options.secrets.scrub(text);
   const emit = (event: RunEvent) => {
     try {
@@ -63,7 +71,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   } catch (error) {
     outcome = journalFailure(plan.steps[0], error);
   }
-  runLog.info({ steps: plan.steps.length, newMaster: plan.newMaster.name, fromStep: options.fromStep }, "run started");
+  runLog.info(
+    { steps: plan.steps.length, newMaster: plan.newMaster.name, fromStep: options.fromStep },
+    "run started",
+  );
 
   for (const step of plan.steps) {
     const stepRecord = records[step.index - 1] as StepRecord;
@@ -79,8 +90,16 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
             ? "not run: the run was aborted"
             : "done in an earlier attempt";
       stepRecord.durationMs = 0;
-      await record({ type: "step-finished", runId: plan.runId, ...stepRecord, durationMs: 0 }).catch((error: unknown) =>
-        runLog.error({ err: errorMessage(error), step: step.index }, "could not record a skipped step"),
+      await record({
+        type: "step-finished",
+        runId: plan.runId,
+        ...stepRecord,
+        durationMs: 0,
+      }).catch((error: unknown) =>
+        runLog.error(
+          { err: errorMessage(error), step: step.index },
+          "could not record a skipped step",
+        ),
       );
       continue;
     }
@@ -99,16 +118,32 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     await runStep(plan, step, stepRecord, options, facts, runLog, emit, scrub);
     stepRecord.durationMs = now() - started;
     runLog.info(
-      { step: step.index, from: "running", to: stepRecord.status, durationMs: stepRecord.durationMs, error: stepRecord.error },
+      {
+        step: step.index,
+        from: "running",
+        to: stepRecord.status,
+        durationMs: stepRecord.durationMs,
+        error: stepRecord.error,
+      },
       "step finished",
     );
-    if ((stepRecord.status as StepRecord["status"]) === "failed") outcome = { kind: "failed", step, error: stepRecord.error ?? "failed" };
+    if ((stepRecord.status as StepRecord["status"]) === "failed")
+      outcome = { kind: "failed", step, error: stepRecord.error ?? "failed" };
     try {
-      await record({ type: "step-finished", runId: plan.runId, ...stepRecord, durationMs: stepRecord.durationMs });
+      await record({
+        type: "step-finished",
+        runId: plan.runId,
+        ...stepRecord,
+        durationMs: stepRecord.durationMs,
+      });
     } catch (error) {
       const next = plan.steps[step.index];
       if (outcome.kind === "ok" && next) outcome = journalFailure(next, error);
-      else runLog.error({ err: errorMessage(error), step: step.index }, "could not record the step's end");
+      else
+        runLog.error(
+          { err: errorMessage(error), step: step.index },
+          "could not record the step's end",
+        );
     }
   }
 
@@ -130,17 +165,41 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const topologyAfter = await freshTopology(options, runLog);
   if (topologyAfter) result.topologyAfter = topologyAfter;
   if (outcome.kind === "failed") {
-    result.failedStep = { index: outcome.step.index, title: outcome.step.title, error: outcome.error };
-    const context = stepContext(plan, options, facts, runLog, () => {}, () => {});
-    const stepAdvice = (STEPS[outcome.step.spec.kind] as StepImplementation<StepSpec>).advice(outcome.step.spec, context);
+    result.failedStep = {
+      index: outcome.step.index,
+      title: outcome.step.title,
+      error: outcome.error,
+    };
+    const context = stepContext(
+      plan,
+      options,
+      facts,
+      runLog,
+      () => {},
+      () => {},
+    );
+    const stepAdvice = (STEPS[outcome.step.spec.kind] as StepImplementation<StepSpec>).advice(
+      outcome.step.spec,
+      context,
+    );
     result.nextActions.push(...nextActionsAfterFailure(plan, outcome.step, stepAdvice));
   } else if (outcome.kind === "aborted") {
     const done = records.filter((entry) => entry.status === "ok").length;
-    result.nextActions.push(`The run was aborted after ${done} of ${plan.steps.length} steps; check the topology above and plan again.`);
+    result.nextActions.push(
+      `The run was aborted after ${done} of ${plan.steps.length} steps; check the topology above and plan again.`,
+    );
   }
   result.nextActions = result.nextActions.map(scrub);
   result.durationMs = now() - startedAt;
-  runLog.info({ ok: result.ok, aborted: result.aborted, durationMs: result.durationMs, failedStep: result.failedStep?.index }, "run finished");
+  runLog.info(
+    {
+      ok: result.ok,
+      aborted: result.aborted,
+      durationMs: result.durationMs,
+      failedStep: result.failedStep?.index,
+    },
+    "run finished",
+  );
   await record({ type: "run-finished", runId: plan.runId, result }).catch((error: unknown) =>
     runLog.error({ err: errorMessage(error) }, "could not record the end of the run"),
   );
@@ -163,16 +222,24 @@ async function runStep(
     options,
     facts,
     stepLog,
-    (text) => emit({ type: "step-output", runId: plan.runId, index: step.index, text: scrub(text) }),
+    (text) =>
+      emit({ type: "step-output", runId: plan.runId, index: step.index, text: scrub(text) }),
     (text) => {
       stepRecord.warnings.push(scrub(text));
-      emit({ type: "step-output", runId: plan.runId, index: step.index, text: `WARNING: ${scrub(text)}` });
+      emit({
+        type: "step-output",
+        runId: plan.runId,
+        index: step.index,
+        text: `WARNING: ${scrub(text)}`,
+      });
     },
   );
   const implementation = STEPS[step.spec.kind] as StepImplementation<StepSpec>;
   stepLog.info({ from: "pending", to: "running", title: step.title }, "step started");
   try {
-    const doneBecause = options.fromStep ? await implementation.alreadyDone?.(step.spec, context) : undefined;
+    const doneBecause = options.fromStep
+      ? await implementation.alreadyDone?.(step.spec, context)
+      : undefined;
     if (doneBecause) {
       stepRecord.status = "skipped";
       stepRecord.reason = scrub(doneBecause);

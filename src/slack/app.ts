@@ -4,12 +4,15 @@ import type { Logger } from "pino";
 import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
 import type { Secrets } from "../secrets.js";
+import { RunCoordinator } from "../state/run-coordinator.js";
+import type { RunJournal } from "../state/run-journal.js";
+import type { StateBackend } from "../state/types.js";
 import { Approvers } from "./approvers.js";
 import { boltLogger } from "./bolt-logger.js";
 import type { SlackEnv } from "./env.js";
 import { FailoverBot } from "./failover-bot.js";
 import { SlackOutbox } from "./outbox.js";
-import { RequestRegistry } from "./requests.js";
+import { Recovery } from "./recovery.js";
 import { ACTIONS } from "./types.js";
 
 export interface SlackBot {
@@ -26,12 +29,20 @@ export interface SlackBot {
  * which never sees Bolt. Web API calls are never retried by the client itself: the outbox owns
  * retries, so a slow or failing Slack cannot stall a failover.
  */
-export function createSlackBot(options: {
+export interface SlackBotOptions {
   env: SlackEnv;
   engine: FailoverEngine;
   log: Logger;
   secrets: Secrets;
-}): SlackBot {
+  state: StateBackend;
+  journal: RunJournal;
+  /** How long a cluster lock lives without renewal. */
+  leaseMs: number;
+  /** How often to look for runs whose executor died (default 5 s). */
+  recoveryIntervalMs?: number;
+}
+
+export function createSlackBot(options: SlackBotOptions): SlackBot {
   const { env, log } = options;
   options.secrets.add(env.SLACK_BOT_TOKEN);
   options.secrets.add(env.SLACK_SIGNING_SECRET);
@@ -51,13 +62,35 @@ export function createSlackBot(options: {
     },
   });
   const outbox = new SlackOutbox({ client: app.client, log, secrets: options.secrets });
+  const coordinator = new RunCoordinator({
+    engine: options.engine,
+    journal: options.journal,
+    locks: options.state.locks,
+    leaseMs: options.leaseMs,
+    log,
+  });
   const bot = new FailoverBot({
     engine: options.engine,
     outbox,
     approvers: new Approvers(app.client, log),
-    registry: new RequestRegistry(log),
+    journal: options.journal,
+    coordinator,
+    decisions: options.state.decisions,
     log,
     approvalTimeoutMs: env.APPROVAL_TIMEOUT_MINUTES * 60_000,
+    permalink: async (channel, ts) =>
+      (await app.client.chat.getPermalink({ channel, message_ts: ts })).permalink,
+  });
+  const recovery = new Recovery({
+    bot,
+    engine: options.engine,
+    journal: options.journal,
+    locks: options.state.locks,
+    decisions: options.state.decisions,
+    outbox,
+    log,
+    instance: coordinator.instance,
+    intervalMs: options.recoveryIntervalMs ?? 5_000,
   });
 
   app.command("/redis", async ({ command, ack, respond }) => {
@@ -112,6 +145,7 @@ export function createSlackBot(options: {
     outbox,
     async start() {
       await app.init();
+      recovery.start();
       const started = await (env.mode === "socket"
         ? app.start()
         : app.start({ port: env.PORT, host: "0.0.0.0" } as never));
@@ -125,6 +159,8 @@ export function createSlackBot(options: {
       return env.mode === "http" ? (started as Server) : undefined;
     },
     async stop() {
+      await recovery.stop();
+      bot.stopTimers();
       await bot.idle();
       await app.stop();
       await outbox.close();

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { bootstrap } from "../app/bootstrap.js";
+import { openState, stateSettings } from "../app/state.js";
 import { errorMessage } from "../errors.js";
 import { createSlackBot } from "./app.js";
 import { readSlackEnv } from "./env.js";
@@ -22,7 +23,28 @@ async function main(): Promise<void> {
     process.stderr.write(`${errorMessage(error)}\n`);
     process.exit(2);
   });
-  const bot = createSlackBot({ env, engine, log, secrets });
+  const settings = stateSettings(process.env);
+  const { backend, journal } = await openState({
+    settings,
+    inventory: engine.inventory,
+    env: process.env,
+    log,
+    secrets,
+  }).catch((error: unknown) => {
+    process.stderr.write(
+      `cannot open the bot's state (STATE_DIR / STATE_REDIS_URL): ${errorMessage(error)}\n`,
+    );
+    process.exit(2);
+  });
+  const bot = createSlackBot({
+    env,
+    engine,
+    log,
+    secrets,
+    state: backend,
+    journal,
+    leaseMs: settings.leaseMs,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(130);
@@ -32,6 +54,7 @@ async function main(): Promise<void> {
       "stopping: waiting for running failovers to finish (send again to exit now)",
     );
     await bot.stop();
+    await backend.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

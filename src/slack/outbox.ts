@@ -46,6 +46,7 @@ export interface SlackOutboxOptions {
 export class SlackOutbox {
   private readonly queues = new Map<string, ChannelQueue>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly known = new Map<string, PendingMessageRef>();
   private readonly counters = emptyStats();
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -80,6 +81,21 @@ export class SlackOutbox {
     const ref = new PendingMessageRef(channel);
     const c = this.scrub(content);
     this.enqueue(new PostJob(channel, this.deadline(), this.jobs, c, options.threadTs, ref));
+    return ref;
+  }
+
+  /**
+   * A message posted earlier (known by its ts, e.g. from the journal after a restart), as a ref
+   * to update or reply to. The same ref is returned for the same message, so updates coalesce.
+   */
+  existing(channel: string, ts: string): MessageRef {
+    const key = `${channel}/${ts}`;
+    let ref = this.known.get(key);
+    if (!ref) {
+      ref = new PendingMessageRef(channel);
+      ref.posted(ts);
+      this.known.set(key, ref);
+    }
     return ref;
   }
 

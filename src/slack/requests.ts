@@ -15,7 +15,8 @@ export interface FailoverRequest extends RequestView {
 const TRANSITIONS: Record<RequestState, readonly RequestState[]> = {
   "awaiting-approval": ["approved", "rejected", "expired"],
   approved: ["running", "failed"],
-  running: ["succeeded", "failed", "aborted"],
+  running: ["succeeded", "failed", "aborted", "interrupted"],
+  interrupted: ["approved"],
   "dry-run": [],
   rejected: [],
   expired: [],
@@ -78,6 +79,10 @@ export class RequestRegistry {
       `request ${from} -> ${to}`,
     );
     return true;
+  }
+
+  all(): FailoverRequest[] {
+    return [...this.#requests.values()];
   }
 
   /** The request still awaiting approval or running for this cluster, if any. */

@@ -1,6 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { RunResult, StepStatus } from "../engine/events.js";
 import type { Plan, PlannedStep } from "../plan/types.js";
+import type { RunState } from "../state/run-state.js";
 
 /** What a Slack message says: fallback text (notifications, screen readers) and Block Kit. */
 export interface MessageContent {
@@ -16,16 +17,7 @@ export interface MessageRef {
 }
 
 /** The life of a failover request in Slack. One transition function moves between these. */
-export type RequestState =
-  | "awaiting-approval"
-  | "dry-run"
-  | "rejected"
-  | "expired"
-  | "approved"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "aborted";
+export type RequestState = RunState;
 
 /** Everything the root (approval) message shows, for every state. */
 export interface RequestView {

@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
+import { dirname, join } from "node:path";
 import { bootstrap } from "../../src/app/bootstrap.js";
+import { openState, stateSettings } from "../../src/app/state.js";
 import { createSlackBot, type SlackBot } from "../../src/slack/app.js";
 import { readSlackEnv } from "../../src/slack/env.js";
 import {
@@ -55,14 +57,17 @@ export interface RunningBot {
 export async function startBot(
   inventoryPath: string,
   env: Record<string, string> = {},
+  options: { double?: SlackDouble; recoveryIntervalMs?: number } = {},
 ): Promise<RunningBot> {
-  const double = await startSlackDouble({
-    channels: [
-      { id: CHANNEL, name: "incident" },
-      { id: "C0RANDOM", name: "random" },
-    ],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
+  const double =
+    options.double ??
+    (await startSlackDouble({
+      channels: [
+        { id: CHANNEL, name: "incident" },
+        { id: "C0RANDOM", name: "random" },
+      ],
+      usergroups: { S0ONCALL: [USERS.bob.id] },
+    }));
   const logLines: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -70,21 +75,40 @@ export async function startBot(
       callback();
     },
   });
-  const slackEnv = readSlackEnv({
+  const rawEnv: NodeJS.ProcessEnv = {
     SLACK_BOT_TOKEN: double.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: double.apiUrl,
     PORT: "0",
     INVENTORY_FILE: inventoryPath,
+    STATE_DIR: join(dirname(inventoryPath), "bot-state"),
     ...env,
-  });
+  };
+  const slackEnv = readSlackEnv(rawEnv);
   const { engine, log, secrets } = await bootstrap({
     env: {},
     inventoryPath,
     logLevel: "debug",
     logDestination: destination,
   });
-  const bot = createSlackBot({ env: slackEnv, engine, log, secrets });
+  const settings = stateSettings(rawEnv);
+  const { backend, journal } = await openState({
+    settings,
+    inventory: engine.inventory,
+    env: {},
+    log,
+    secrets,
+  });
+  const bot = createSlackBot({
+    env: slackEnv,
+    engine,
+    log,
+    secrets,
+    state: backend,
+    journal,
+    leaseMs: settings.leaseMs,
+    ...(options.recoveryIntervalMs ? { recoveryIntervalMs: options.recoveryIntervalMs } : {}),
+  });
   const server = await bot.start();
   const port = (server?.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/slack/events`;
@@ -119,7 +143,8 @@ export async function startBot(
     },
     async close() {
       await bot.stop();
-      await double.close();
+      await backend.close();
+      if (!options.double) await double.close();
     },
   };
 }

@@ -43,16 +43,12 @@ describe("requests that must not go anywhere", () => {
       channel_id: CHANNEL,
       response_url: running.double.responseUrl(),
     });
-    const forged = await postToReceiver(
-      running.url,
-      body,
-      { ...signSlackRequest("not-the-secret", body) },
-    );
-    const stale = await postToReceiver(
-      running.url,
-      body,
-      { ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 6 * 60) },
-    );
+    const forged = await postToReceiver(running.url, body, {
+      ...signSlackRequest("not-the-secret", body),
+    });
+    const stale = await postToReceiver(running.url, body, {
+      ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000) - 6 * 60),
+    });
     expect([forged.status, stale.status]).toEqual([401, 401]);
   });
 

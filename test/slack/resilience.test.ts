@@ -55,7 +55,9 @@ describe("Slack front end under pressure", () => {
       timeoutMs: 60_000,
     });
     await running.bot.bot.idle();
-    const upload = running.double.files.find((file) => String(file.bytes ?? "").includes("start log line 50000"));
+    const upload = running.double.files.find((file) =>
+      String(file.bytes ?? "").includes("start log line 50000"),
+    );
     expect(upload?.thread_ts).toBe(ts);
     expect(String(upload?.bytes)).toContain("start log line 1\n");
     const startReply = running.double

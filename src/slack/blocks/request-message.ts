@@ -165,6 +165,8 @@ function buttonsFor(view: RequestView) {
 const BUTTONS: Record<RequestState, "approval" | "abort" | "none"> = {
   "awaiting-approval": "approval",
   running: "abort",
+  // Resume is offered in the thread, with what was running and a fresh view of every server.
+  interrupted: "none",
   "dry-run": "none",
   rejected: "none",
   expired: "none",

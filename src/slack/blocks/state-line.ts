@@ -71,6 +71,18 @@ export function stateLine(view: RequestView): StateLine {
         cut: (step?.title.length ?? 0) > 300,
       };
     }
+    case "interrupted": {
+      const step = view.currentStep;
+      const where = step
+        ? ` during step ${step.index} of ${total}: ${escapeMrkdwn(shorten(step.title, 300))}`
+        : "";
+      const wherePlain = step ? ` during step ${step.index} of ${total}: ${step.title}` : "";
+      return line(
+        `:warning: *Interrupted*${where} — the bot running it stopped. An approver can resume it from the thread.${approvedBy}`,
+        `Interrupted${wherePlain}: the bot running it stopped. An approver can resume it from the thread.${approvedByPlain}`,
+        "interrupted",
+      );
+    }
     case "succeeded": {
       const result = view.result;
       const master = result?.newMaster ?? view.plan.newMaster;

@@ -1,0 +1,130 @@
+import type { Logger } from "pino";
+import type { FailoverEngine } from "../engine/engine.js";
+import { errorMessage } from "../errors.js";
+import { type RunHistory, resumePoint } from "../state/replay.js";
+import type { RunJournal } from "../state/run-journal.js";
+import type { ClusterLocks, Decisions } from "../state/types.js";
+import { resumeOfferMessage } from "./blocks/resume-offer.js";
+import type { FailoverBot } from "./failover-bot.js";
+import type { SlackOutbox } from "./outbox.js";
+
+const OFFER_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * Finds what a restart (or a dead sibling instance) left behind: requests still awaiting
+ * approval are adopted so their buttons keep working; runs whose executor died (no run end
+ * recorded, and nobody holds their cluster's lock any more) are offered for resumption in
+ * their thread, once, whichever instance notices first.
+ */
+export interface RecoveryOptions {
+  bot: FailoverBot;
+  engine: FailoverEngine;
+  journal: RunJournal;
+  locks: ClusterLocks;
+  decisions: Decisions;
+  outbox: SlackOutbox;
+  log: Logger;
+  instance: string;
+  intervalMs: number;
+}
+
+export class Recovery {
+  readonly #options: RecoveryOptions;
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> | undefined;
+
+  constructor(options: RecoveryOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: "recovery" });
+  }
+
+  start(): void {
+    void this.scan();
+    this.#timer = setInterval(() => void this.scan(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#scanning;
+  }
+
+  /** One pass over the journal; concurrent calls share the pass in progress. */
+  scan(): Promise<void> {
+    this.#scanning ??= this.#scan().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  async #scan(): Promise<void> {
+    let runs: Map<string, RunHistory>;
+    try {
+      runs = await this.#options.journal.runs();
+    } catch (error) {
+      this.#log.error({ err: errorMessage(error) }, "cannot read the journal");
+      return;
+    }
+    for (const run of runs.values()) {
+      if (run.source !== "slack" || !run.channel) continue;
+      try {
+        if (run.state === "awaiting-approval") this.#options.bot.adopt(run);
+        else if (
+          (run.state === "running" || run.state === "approved") &&
+          !this.#options.bot.isRunningHere(run.runId)
+        ) {
+          await this.#checkAlive(run);
+        }
+      } catch (error) {
+        this.#log.error({ runId: run.runId, err: errorMessage(error) }, "recovery check failed");
+      }
+    }
+  }
+
+  async #checkAlive(run: RunHistory): Promise<void> {
+    const holder = await this.#options.locks.holder(run.cluster);
+    if (holder?.runId === run.runId) return;
+    const claimed = await this.#options.decisions.claim(
+      `interrupted:${run.runId}:${run.attempts}`,
+      this.#options.instance,
+      OFFER_TTL_MS,
+    );
+    if (!claimed) return;
+    this.#log.warn(
+      {
+        runId: run.runId,
+        attempt: run.attempts,
+        step: run.inFlightStep?.index,
+        lastInstance: run.instance,
+      },
+      "run interrupted: its executor is gone; offering Resume",
+    );
+    await this.#options.journal.interrupted(
+      run.plan,
+      this.#options.instance,
+      run.inFlightStep?.index,
+    );
+    this.#options.bot.markInterrupted(run);
+    await this.#offer(run);
+  }
+
+  async #offer(run: RunHistory): Promise<void> {
+    if (!run.channel || !run.rootTs) return;
+    const input: Parameters<typeof resumeOfferMessage>[0] = {
+      runId: run.runId,
+      totalSteps: run.plan.steps.length,
+      resumeFrom: resumePoint(run),
+      ...(run.inFlightStep ? { interruptedStep: run.inFlightStep } : {}),
+    };
+    try {
+      const { topology, assessment } = await this.#options.engine.status(run.cluster);
+      input.topology = topology;
+      input.assessment = assessment;
+    } catch (error) {
+      input.topologyError = errorMessage(error);
+    }
+    const root = this.#options.outbox.existing(run.channel, run.rootTs);
+    this.#options.outbox.post(run.channel, resumeOfferMessage(input), { threadTs: root });
+  }
+}

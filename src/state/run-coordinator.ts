@@ -1,0 +1,118 @@
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { FailoverEngine } from "../engine/engine.js";
+import type { RunEvent, RunEventListener, RunFacts, RunResult } from "../engine/events.js";
+import { FailoverError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import type { RunJournal } from "./run-journal.js";
+import type { AcquireResult, ClusterLocks, LockLease } from "./types.js";
+
+export interface AttemptOptions {
+  /** 1 for the first run, +1 for each resume. */
+  attempt: number;
+  fromStep?: number;
+  facts?: RunFacts;
+  signal?: AbortSignal;
+  onEvent?: RunEventListener;
+  /** Who pressed Abort, for the journal. */
+  abortedBy?: () => string | undefined;
+}
+
+/** A name for this process in the journal and in lock holders: host, pid and a random suffix. */
+export function instanceName(): string {
+  return `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * Runs a plan the durable way, for every front end: under the cluster's lock, recorded in the
+ * journal before each step acts, and fenced: before each step the lock must still be ours
+ * (same fencing token), or the step does not run.
+ */
+export class RunCoordinator {
+  readonly instance: string;
+  readonly #engine: FailoverEngine;
+  readonly #journal: RunJournal;
+  readonly #locks: ClusterLocks;
+  readonly #leaseMs: number;
+  readonly #log: Logger;
+
+  constructor(options: {
+    engine: FailoverEngine;
+    journal: RunJournal;
+    locks: ClusterLocks;
+    leaseMs: number;
+    log: Logger;
+    instance?: string;
+  }) {
+    this.#engine = options.engine;
+    this.#journal = options.journal;
+    this.#locks = options.locks;
+    this.#leaseMs = options.leaseMs;
+    this.#log = options.log.child({ component: "runs" });
+    this.instance = options.instance ?? instanceName();
+  }
+
+  lock(plan: Pick<Plan, "runId" | "cluster">): Promise<AcquireResult> {
+    return this.#locks.acquire(
+      plan.cluster,
+      { runId: plan.runId, instance: this.instance },
+      this.#leaseMs,
+    );
+  }
+
+  /** Executes with `lease` held, then releases it. */
+  async execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
+    const log = this.#log.child({
+      runId: plan.runId,
+      attempt: options.attempt,
+      fencingToken: lease.fencingToken,
+    });
+    const fromStep = options.fromStep ?? 1;
+    try {
+      await this.#journal.runStarted(plan, {
+        instance: this.instance,
+        fencingToken: lease.fencingToken,
+        attempt: options.attempt,
+        fromStep,
+      });
+      const recorder = this.#journal.recorder(plan, options.abortedBy);
+      const signal = options.signal ? AbortSignal.any([options.signal, lease.lost]) : lease.lost;
+      log.info({ fromStep }, "run attempt started under the cluster lock");
+      return await this.#engine.execute(plan, {
+        signal,
+        ...(options.facts ? { facts: options.facts } : {}),
+        ...(fromStep > 1 ? { fromStep } : {}),
+        onEvent: (event: RunEvent) => {
+          recorder.onEvent(event);
+          options.onEvent?.(event);
+        },
+        checkpoint: async (event, facts) => {
+          if (event.type === "step-started") await this.#assertStillHolder(plan, lease);
+          await recorder.checkpoint(event, facts);
+        },
+      });
+    } finally {
+      await lease
+        .release()
+        .catch((error: unknown) =>
+          log.warn({ err: String(error) }, "could not release the cluster lock"),
+        );
+    }
+  }
+
+  async #assertStillHolder(plan: Pick<Plan, "runId" | "cluster">, lease: LockLease): Promise<void> {
+    if (lease.lost.aborted) {
+      throw new FailoverError(
+        "ABORTED",
+        `the lock on ${plan.cluster} was lost (${String(lease.lost.reason ?? "lease expired")})`,
+      );
+    }
+    const holder = await this.#locks.holder(plan.cluster);
+    if (!holder || holder.runId !== plan.runId || holder.fencingToken !== lease.fencingToken) {
+      throw new FailoverError(
+        "ABORTED",
+        `the lock on ${plan.cluster} is no longer this run's (now ${holder ? `run ${holder.runId}, token ${holder.fencingToken}` : "free"}; ours was token ${lease.fencingToken})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import type { RunFacts, StepStatus } from "../engine/events.js";
+import type { HostRef, Plan } from "../plan/types.js";
+
+/**
+ * The journal: every run, recorded before the bot acts on it. Records are facts that happened,
+ * in order; the state of a run is derived by replaying them (see replay.ts). Plain JSON.
+ */
+export type JournalRecord =
+  | {
+      type: "requested";
+      runId: string;
+      cluster: string;
+      at: number;
+      /** Slack user id, or "cli:<user>@<host>" for the break-glass CLI. */
+      requester: string;
+      source: "slack" | "cli";
+      channel?: string;
+      dryRun: boolean;
+      expiresAt?: number;
+      plan: Plan;
+    }
+  /** The root (approval) message was posted: its thread is the run's thread. */
+  | { type: "posted"; runId: string; cluster: string; at: number; channel: string; ts: string }
+  | {
+      type: "decided";
+      runId: string;
+      cluster: string;
+      at: number;
+      decision: "approved" | "rejected" | "expired" | "resumed";
+      by?: string;
+    }
+  | {
+      type: "run-started";
+      runId: string;
+      cluster: string;
+      at: number;
+      /** Which bot process (or CLI invocation) executes this attempt. */
+      instance: string;
+      fencingToken: number;
+      attempt: number;
+      fromStep: number;
+    }
+  | {
+      type: "step-started";
+      runId: string;
+      cluster: string;
+      at: number;
+      index: number;
+      title: string;
+    }
+  | {
+      type: "step-finished";
+      runId: string;
+      cluster: string;
+      at: number;
+      index: number;
+      status: StepStatus;
+      durationMs: number;
+      /** The step's output (scrubbed), capped. */
+      output: string;
+      error?: string;
+      reason?: string;
+      warnings: string[];
+      /** What the run knew after this step: a resumed run continues from here. */
+      facts: RunFacts;
+    }
+  | {
+      type: "run-finished";
+      runId: string;
+      cluster: string;
+      at: number;
+      ok: boolean;
+      aborted: boolean;
+      abortedBy?: string;
+      durationMs: number;
+      newMaster?: HostRef;
+      failedStep?: { index: number; title: string; error: string };
+      warnings: string[];
+      nextActions: string[];
+    }
+  /** A run found interrupted (its executor died) and offered for resumption in its thread. */
+  | {
+      type: "interrupted";
+      runId: string;
+      cluster: string;
+      at: number;
+      instance: string;
+      step?: number;
+    };
+
+export type JournalRecordType = JournalRecord["type"];
+
+/** Append-only, durable record of runs. `append` resolves once the record would survive a crash. */
+export interface JournalStore {
+  append(record: JournalRecord): Promise<void>;
+  /** Every readable record in append order; damaged records (a torn last write) are skipped. */
+  read(filter?: { runId?: string; since?: number }): Promise<JournalRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface LockHolder {
+  runId: string;
+  instance: string;
+  fencingToken: number;
+  /** Unix ms when the lease runs out unless renewed. */
+  expiresAt: number;
+}
+
+/** A held per-cluster lock; renewed in the background until released or lost. */
+export interface LockLease {
+  readonly cluster: string;
+  readonly fencingToken: number;
+  /** Aborted when the lease is lost (renewal failed or someone else holds it now). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+export type AcquireResult = { ok: true; lease: LockLease } | { ok: false; holder: LockHolder };
+
+/** One failover per cluster, across every bot instance sharing the state backend. */
+export interface ClusterLocks {
+  acquire(
+    cluster: string,
+    owner: { runId: string; instance: string },
+    leaseMs: number,
+  ): Promise<AcquireResult>;
+  /** Who holds the cluster's lock now (an expired lease counts as free). */
+  holder(cluster: string): Promise<LockHolder | undefined>;
+}
+
+/** First-writer-wins decisions (a click handled by one instance only). */
+export interface Decisions {
+  /** Records `value` under `key` unless something is already there; returns whether this call won. */
+  claim(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** What was claimed under `key`, if anything. */
+  read(key: string): Promise<string | undefined>;
+}
+
+export interface StateBackend {
+  /** "file:<dir>" or "redis:<host:port>", for messages. */
+  readonly description: string;
+  readonly journal: JournalStore;
+  readonly locks: ClusterLocks;
+  readonly decisions: Decisions;
+  close(): Promise<void>;
+}
