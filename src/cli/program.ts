@@ -1,12 +1,14 @@
-import { Command, CommanderError, Option } from "commander";
-import { bootstrap } from "../app/bootstrap.js";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { ConnectionFactory } from "../engine/connections.js";
 import { errorMessage, isFailoverError } from "../errors.js";
 import { MODES, type Mode } from "../plan/types.js";
+import { auditCommand } from "./commands/audit.js";
 import { failoverCommand } from "./commands/failover.js";
 import { fenceCommand } from "./commands/fence.js";
+import { historyCommand } from "./commands/history.js";
 import { statusCommand } from "./commands/status.js";
 import { type CliIo, write } from "./io.js";
+import { CliSession } from "./session.js";
 import { UsageError } from "./usage-error.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -39,20 +41,12 @@ export async function runCli(
       writeErr: (text) => io.stderr.write(text),
     });
 
+  const session = new CliSession(io, options.factory);
   const inventoryOption = () =>
     new Option(
       "--inventory <file>",
       "inventory YAML (default: $INVENTORY_FILE, then ./inventory.yml)",
     );
-  const engineFor = async (inventory: string | undefined) =>
-    (
-      await bootstrap({
-        env: io.env,
-        ...(inventory ? { inventoryPath: inventory } : {}),
-        logLevel: io.env.LOG_LEVEL ?? "warn",
-        ...(options.factory ? { factory: options.factory } : {}),
-      })
-    ).engine;
 
   program
     .command("status")
@@ -61,7 +55,12 @@ export async function runCli(
     .addOption(inventoryOption())
     .option("--json", "print one JSON object instead of a table")
     .action(async (cluster: string, flags: { inventory?: string; json?: boolean }) => {
-      exitCode = await statusCommand(await engineFor(flags.inventory), cluster, flags, io);
+      exitCode = await statusCommand(
+        (await session.app(flags.inventory)).engine,
+        cluster,
+        flags,
+        io,
+      );
     });
 
   program
@@ -99,13 +98,7 @@ export async function runCli(
           inventory?: string;
         },
       ) => {
-        exitCode = await failoverCommand(
-          await engineFor(flags.inventory),
-          cluster,
-          flags,
-          io,
-          signal,
-        );
+        exitCode = await failoverCommand(session, cluster, flags, signal);
       },
     );
 
@@ -131,15 +124,51 @@ export async function runCli(
           inventory?: string;
         },
       ) => {
-        exitCode = await fenceCommand(await engineFor(flags.inventory), cluster, flags, io, signal);
+        exitCode = await fenceCommand(session, cluster, flags, signal);
       },
     );
+
+  program
+    .command("history")
+    .description(
+      "recent failover runs of a cluster from the journal: requester, approver, mode, outcome, duration",
+    )
+    .argument("<cluster>", "cluster name from the inventory")
+    .option("--limit <n>", "how many runs (default 20)", (value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1)
+        throw new InvalidArgumentError("must be a positive whole number");
+      return n;
+    })
+    .option("--json", "one JSON object per run")
+    .addOption(inventoryOption())
+    .action(
+      async (cluster: string, flags: { limit?: number; json?: boolean; inventory?: string }) => {
+        exitCode = await historyCommand(session, cluster, flags);
+      },
+    );
+
+  program
+    .command("audit")
+    .description(
+      "the journal as JSON lines (every request, decision, step and result), for an audit trail",
+    )
+    .option(
+      "--since <date>",
+      "only records at or after this date (e.g. 2026-11-24 or 2026-11-24T09:00:00Z)",
+    )
+    .addOption(inventoryOption())
+    .action(async (flags: { since?: string; inventory?: string }) => {
+      exitCode = await auditCommand(session, flags);
+    });
 
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
   } catch (error) {
     return handleError(error, io);
+  } finally {
+    await session.close();
   }
 }
 

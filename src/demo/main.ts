@@ -25,6 +25,8 @@ async function demo(): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), "redis-failover-demo-"));
   const servers = await createSandbox(root, port);
   const inventory = await inventoryFor(root, servers);
+  // The demo's journal and locks live in its sandbox, not in ./state.
+  demoEnv = { ...process.env, STATE_DIR: join(root, "state") };
   const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
   try {
     say(
@@ -68,12 +70,14 @@ async function demo(): Promise<number> {
   }
 }
 
+let demoEnv: NodeJS.ProcessEnv = process.env;
+
 function io() {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
-    env: process.env,
+    env: demoEnv,
     interactive: false,
   };
 }

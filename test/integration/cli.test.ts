@@ -214,3 +214,48 @@ describe("the installed binary", () => {
     expect((failure as { stderr: string }).stderr).toMatch(/unknown cluster "nope"/);
   });
 });
+
+describe("CLI journal commands", () => {
+  it("history lists the run the CLI just made, with requester, approver, mode, outcome and duration", async () => {
+    const result = await cli(["history", "cache-test", "--json", "--inventory", inventory]);
+    expect(result.code).toBe(0);
+    const rows = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(rows[0]).toMatchObject({
+      type: "run",
+      mode: "replace",
+      outcome: "succeeded",
+      newMaster: "machine-c",
+    });
+    expect(rows[0].requester).toMatch(/^cli:.+@.+/);
+    expect(rows[0].approver).toBe(rows[0].requester);
+    expect(rows[0].durationMs).toBeGreaterThan(0);
+    const table = await cli(["history", "cache-test", "--inventory", inventory]);
+    expect(table.stdout).toMatch(/replace .*│ succeeded → machine-c/);
+  });
+
+  it("audit prints the journal as JSON lines, filtered by --since", async () => {
+    const all = await cli(["audit", "--inventory", inventory]);
+    const records = all.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(records.map((record) => record.type)).toEqual(
+      expect.arrayContaining([
+        "requested",
+        "decided",
+        "run-started",
+        "step-started",
+        "step-finished",
+        "run-finished",
+      ]),
+    );
+    const future = await cli(["audit", "--since", "2999-01-01", "--inventory", inventory]);
+    expect(future.stdout).toBe("");
+    const bad = await cli(["audit", "--since", "yesterday-ish", "--inventory", inventory]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since "yesterday-ish" is not a date/);
+  });
+});

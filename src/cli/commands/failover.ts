@@ -1,6 +1,5 @@
-import type { FailoverEngine } from "../../engine/engine.js";
 import type { FailoverRequest, Mode } from "../../plan/types.js";
-import type { CliIo } from "../io.js";
+import type { CliSession } from "../session.js";
 import { presentAndRun, type RunFlags, requireConfirmation } from "./run-plan.js";
 
 export interface FailoverFlags extends RunFlags {
@@ -11,17 +10,17 @@ export interface FailoverFlags extends RunFlags {
 
 /** `failover <cluster>`: preflight and plan, confirmation, then the run with live output. */
 export async function failoverCommand(
-  engine: FailoverEngine,
+  session: CliSession,
   cluster: string,
-  flags: FailoverFlags,
-  io: CliIo,
+  flags: FailoverFlags & { inventory?: string },
   signal: AbortSignal,
 ): Promise<number> {
+  const { engine } = await session.app(flags.inventory);
   engine.cluster(cluster);
-  requireConfirmation(flags, io);
+  requireConfirmation(flags, session.io);
   const request: FailoverRequest = { cluster };
   if (flags.mode) request.mode = flags.mode;
   if (flags.spare) request.spare = flags.spare;
   if (flags.replica) request.replica = flags.replica;
-  return presentAndRun(engine, await engine.plan(request), cluster, flags, io, signal);
+  return presentAndRun(session, await engine.plan(request), cluster, flags, signal);
 }

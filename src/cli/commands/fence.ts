@@ -1,23 +1,21 @@
-import type { FailoverEngine } from "../../engine/engine.js";
-import type { CliIo } from "../io.js";
+import type { CliSession } from "../session.js";
 import { presentAndRun, type RunFlags, requireConfirmation } from "./run-plan.js";
 
 /** `fence <cluster>`: make an old master that came back a replica of the current master. */
 export async function fenceCommand(
-  engine: FailoverEngine,
+  session: CliSession,
   cluster: string,
-  flags: RunFlags & { host?: string },
-  io: CliIo,
+  flags: RunFlags & { host?: string; inventory?: string },
   signal: AbortSignal,
 ): Promise<number> {
+  const { engine } = await session.app(flags.inventory);
   engine.cluster(cluster);
-  requireConfirmation(flags, io);
+  requireConfirmation(flags, session.io);
   return presentAndRun(
-    engine,
+    session,
     await engine.planFence(cluster, flags.host),
     cluster,
     flags,
-    io,
     signal,
   );
 }

@@ -1,8 +1,8 @@
-import type { FailoverEngine } from "../../engine/engine.js";
 import { renderPlanText, renderRefusalText } from "../../plan/render-text.js";
 import type { PlanOutcome } from "../../plan/types.js";
 import { confirmByTypingName } from "../confirm.js";
 import { type CliIo, write } from "../io.js";
+import type { CliSession } from "../session.js";
 import { planLine, refusalLine, resultLine, StepLines } from "../render/json-lines.js";
 import { runEventText, runSummaryText } from "../render/run-text.js";
 import { UsageError } from "../usage-error.js";
@@ -22,15 +22,18 @@ export function requireConfirmation(flags: RunFlags, io: CliIo): void {
   }
 }
 
-/** Shows the plan (or the refusal), asks for confirmation, runs it with live output, reports. */
+/**
+ * Shows the plan (or the refusal), asks for confirmation, then runs it the durable way: recorded
+ * in the journal and under the cluster's lock, like a run approved in Slack.
+ */
 export async function presentAndRun(
-  engine: FailoverEngine,
+  session: CliSession,
   outcome: PlanOutcome,
   cluster: string,
   flags: RunFlags,
-  io: CliIo,
   signal: AbortSignal,
 ): Promise<number> {
+  const io = session.io;
   if (!outcome.ok) {
     if (flags.json) write(io.stdout, refusalLine(outcome.refusal, cluster));
     else write(io.stderr, renderRefusalText(outcome.refusal));
@@ -46,8 +49,21 @@ export async function presentAndRun(
     write(io.stderr, "Cancelled: nothing was changed.");
     return 1;
   }
+  const { journal, coordinator } = await session.state();
+  await journal.requested(plan, { source: "cli", requester: session.operator, dryRun: false });
+  const lock = await coordinator.lock(plan);
+  if (!lock.ok) {
+    const holder = lock.holder;
+    const message = `Refused: another failover of ${cluster} (run ${holder.runId}, on ${holder.instance}) holds the cluster until ${new Date(holder.expiresAt).toISOString()} or until it finishes. Nothing was changed.`;
+    await journal.decided(plan, "rejected", "cli:cluster-locked");
+    if (flags.json) write(io.stdout, refusalLine({ reason: message }, cluster));
+    else write(io.stderr, message);
+    return 1;
+  }
+  await journal.decided(plan, "approved", session.operator);
   const stepLines = new StepLines();
-  const result = await engine.execute(plan, {
+  const result = await coordinator.execute(plan, lock.lease, {
+    attempt: 1,
     signal,
     onEvent: (event) => {
       const line = flags.json ? stepLines.lineFor(event) : runEventText(event, plan.steps.length);

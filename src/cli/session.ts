@@ -1,0 +1,80 @@
+import { hostname, userInfo } from "node:os";
+import { type Bootstrapped, bootstrap } from "../app/bootstrap.js";
+import { openState, stateSettings } from "../app/state.js";
+import type { ConnectionFactory } from "../engine/connections.js";
+import { RunCoordinator } from "../state/run-coordinator.js";
+import type { RunJournal } from "../state/run-journal.js";
+import type { StateBackend } from "../state/types.js";
+import type { CliIo } from "./io.js";
+
+export interface CliState {
+  backend: StateBackend;
+  journal: RunJournal;
+  coordinator: RunCoordinator;
+}
+
+/**
+ * What a CLI command needs, opened on first use and closed when the command ends: the engine
+ * (inventory, clients, logger) and the state (journal and locks, shared with the Slack bot
+ * through STATE_DIR or STATE_REDIS_URL).
+ */
+export class CliSession {
+  readonly io: CliIo;
+  readonly #factory: ConnectionFactory | undefined;
+  #app: Promise<Bootstrapped> | undefined;
+  #state: Promise<CliState> | undefined;
+
+  constructor(io: CliIo, factory?: ConnectionFactory) {
+    this.io = io;
+    this.#factory = factory;
+  }
+
+  /** Who is at the keyboard, as the journal records it. */
+  get operator(): string {
+    let user = "unknown";
+    try {
+      user = userInfo().username;
+    } catch {
+      // no passwd entry (some containers)
+    }
+    return `cli:${this.io.env.SUDO_USER ?? user}@${hostname()}`;
+  }
+
+  app(inventory?: string): Promise<Bootstrapped> {
+    this.#app ??= bootstrap({
+      env: this.io.env,
+      ...(inventory ? { inventoryPath: inventory } : {}),
+      logLevel: this.io.env.LOG_LEVEL ?? "warn",
+      ...(this.#factory ? { factory: this.#factory } : {}),
+    });
+    return this.#app;
+  }
+
+  state(inventory?: string): Promise<CliState> {
+    this.#state ??= (async () => {
+      const { engine, log, secrets } = await this.app(inventory);
+      const settings = stateSettings(this.io.env);
+      const { backend, journal } = await openState({
+        settings,
+        inventory: engine.inventory,
+        env: this.io.env,
+        log,
+        secrets,
+      });
+      const coordinator = new RunCoordinator({
+        engine,
+        journal,
+        locks: backend.locks,
+        leaseMs: settings.leaseMs,
+        log,
+      });
+      return { backend, journal, coordinator };
+    })();
+    return this.#state;
+  }
+
+  async close(): Promise<void> {
+    const state = await this.#state?.catch(() => undefined);
+    await state?.backend.close();
+  }
+}
