@@ -28,7 +28,8 @@ async function cli(
     stdout,
     stderr,
     stdin,
-    env: options.env ?? {},
+    // The journal and locks live in the topology's temp dir, never in the repository.
+    env: options.env ?? { STATE_DIR: `${topology.root}/cli-state` },
     interactive: options.interactive ?? false,
   });
   return { code, stdout: out, stderr: err };
