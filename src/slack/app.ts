@@ -135,6 +135,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ACTIONS.abort,
     onButton((runId, user, channel) => bot.abort(runId, user, channel)),
   );
+  app.action<BlockButtonAction>(
+    ACTIONS.resume,
+    onButton((runId, user, channel) => bot.resume(runId, user, channel)),
+  );
   app.error(async (error) => {
     log.error({ err: errorMessage(error) }, "Bolt listener error");
   });

@@ -231,7 +231,8 @@ export class FailoverBot {
       await this.#ephemeral(channel, user, `:no_entry: Not resumed: ${check.reason}.`);
       return;
     }
-    const request = this.#fromHistory(run);
+    const request = this.adopt(run);
+    request.state = "interrupted";
     const lease = await this.#lock(request, channel, user);
     if (!lease) return;
     if (!(await this.#claim(`resume:${runId}:${run.attempts}`, user))) {

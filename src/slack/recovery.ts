@@ -82,9 +82,18 @@ export class Recovery {
     }
   }
 
-  async #checkAlive(run: RunHistory): Promise<void> {
-    const holder = await this.#options.locks.holder(run.cluster);
-    if (holder?.runId === run.runId) return;
+  async #checkAlive(snapshot: RunHistory): Promise<void> {
+    const holder = await this.#options.locks.holder(snapshot.cluster);
+    if (holder?.runId === snapshot.runId) return;
+    // The scan's snapshot may predate the run's end: only a run still unfinished now, after
+    // its lock was seen free, was really abandoned by its executor.
+    const run = await this.#options.journal.run(snapshot.runId);
+    if (
+      !run ||
+      (run.state !== "running" && run.state !== "approved") ||
+      this.#options.bot.isRunningHere(run.runId)
+    )
+      return;
     const claimed = await this.#options.decisions.claim(
       `interrupted:${run.runId}:${run.attempts}`,
       this.#options.instance,

@@ -1,0 +1,203 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/slack/types.js";
+import { freePort } from "../harness/addresses.js";
+import { loadData, waitFor, waitForReplicaSync } from "../harness/redis-server.js";
+import {
+  buildTopology,
+  type Machine,
+  type MachineSpec,
+  type TestTopology,
+} from "../harness/topology.js";
+import { dbsize, info, waitForLinkDown } from "../integration/helpers.js";
+import {
+  blockActionsBody,
+  clickButton,
+  messageButtons,
+  messageText,
+  postSigned,
+  type SlackDouble,
+  slashCommandBody,
+  startSlackDouble,
+} from "../slack-double/index.js";
+import { CHANNEL, type RunningBot, SIGNING_SECRET, startBot, USERS } from "./bot-harness.js";
+
+let topology: TestTopology | undefined;
+let double: SlackDouble | undefined;
+const bots: RunningBot[] = [];
+const processes: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of processes.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const bot of bots.splice(0)) await bot.close().catch(() => undefined);
+  await double?.close();
+  await topology?.close();
+  double = undefined;
+  topology = undefined;
+});
+
+async function lostMaster(spare: Partial<MachineSpec> = {}) {
+  topology = await buildTopology([
+    { name: "machine-a", role: "master" },
+    { name: "machine-b", role: "replica" },
+    { name: "machine-c", role: "spare", ...spare },
+  ]);
+  const m = topology.machines as Record<string, Machine>;
+  const keys = await loadData(m["machine-a"]!.server!, { keys: 2_000, valueBytes: 16 });
+  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  await m["machine-a"]!.server!.kill();
+  await waitForLinkDown(m["machine-b"]!);
+  double = await startSlackDouble({
+    channels: [{ id: CHANNEL, name: "incident" }],
+    usergroups: { S0ONCALL: [USERS.bob.id] },
+  });
+  return { m, keys, topology, double };
+}
+
+async function rootOfNewPlan(d: SlackDouble): Promise<string> {
+  const call = await d.waitForCall(
+    "chat.postMessage",
+    (candidate) => !candidate.args.thread_ts,
+    20_000,
+  );
+  return String((call.response.body as { ts: string }).ts);
+}
+
+/** The real entry point (`npm start` runs the same file, built), as its own process. */
+async function botProcess(t: TestTopology, d: SlackDouble, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/slack/main.ts"], {
+    env: {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: d.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: d.apiUrl,
+      PORT: String(port),
+      INVENTORY_FILE: t.inventoryPath,
+      STATE_DIR: join(t.root, "bot-state"),
+      LOCK_LEASE_SECONDS: "2",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  processes.push(child);
+  let log = "";
+  child.stderr?.on("data", (chunk) => {
+    log += chunk;
+  });
+  child.stdout?.on("data", () => {});
+  await waitFor(async () => log.includes('"msg":"bot started"') || child.exitCode !== null, {
+    what: "the bot process to start",
+    timeoutMs: 20_000,
+  });
+  if (child.exitCode !== null) throw new Error(`the bot exited: ${log}`);
+  return child;
+}
+
+describe("restarts", () => {
+  it("a pending approval survives a restart: a click on the old message still runs the plan", async () => {
+    const { topology: t, double: d, m, keys } = await lostMaster();
+    const first = await startBot(t.inventoryPath, {}, { double: d });
+    bots.push(first);
+    await first.command("failover cache-test --mode replace");
+    const ts = await rootOfNewPlan(d);
+    await first.close();
+    bots.splice(bots.indexOf(first), 1);
+
+    const second = await startBot(t.inventoryPath, {}, { double: d });
+    bots.push(second);
+    await second.click(ts, ACTIONS.approve, USERS.bob);
+    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the run",
+      timeoutMs: 60_000,
+    });
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    expect(await dbsize(m["machine-c"]!)).toBe(keys);
+  });
+
+  it("a bot killed with SIGKILL mid-run is found on restart; Resume (by an approver) finishes the run without redoing what was done", {
+    timeout: 120_000,
+  }, async () => {
+    const {
+      topology: t,
+      double: d,
+      m,
+      keys,
+    } = await lostMaster({ start: "sleep 6; redis-server {config}" });
+    const port = await freePort("127.0.0.1");
+    const url = `http://127.0.0.1:${port}/slack/events`;
+    const bot = await botProcess(t, d, port);
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({
+        text: "failover cache-test --mode replace",
+        user_id: USERS.alice.id,
+        channel_id: CHANNEL,
+        response_url: d.responseUrl(),
+      }),
+    );
+    const ts = await rootOfNewPlan(d);
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      blockActionsBody(
+        clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
+      ),
+    );
+    // Kill it while it waits on the spare's (slow) start command.
+    await d.waitForCall(
+      "chat.postMessage",
+      (call) =>
+        call.args.thread_ts === ts && /Start Redis on machine-c/.test(String(call.args.text)),
+      30_000,
+    );
+    bot.kill("SIGKILL");
+    await once(bot, "exit");
+    const copyDone = (await info(m["machine-b"]!)).master_host;
+    expect(copyDone).toBe(m["machine-a"]!.ip);
+
+    await botProcess(t, d, port);
+    const offer = await d.waitForCall(
+      "chat.postMessage",
+      (call) => JSON.stringify(call.args).includes("This run was interrupted"),
+      30_000,
+    );
+    expect(offer.args.thread_ts).toBe(ts);
+    expect(JSON.stringify(offer.args)).toMatch(/Start Redis on machine-c/);
+    const offerTs = String((offer.response.body as { ts: string }).ts);
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Interrupted/);
+
+    const resume = (user: typeof USERS.bob) =>
+      postSigned(
+        url,
+        SIGNING_SECRET,
+        blockActionsBody(
+          clickButton(d, { channel: CHANNEL, ts: offerTs, actionId: ACTIONS.resume, user }),
+        ),
+      );
+    expect((await resume(USERS.alice)).status).toBe(200);
+    await waitFor(
+      async () =>
+        d.ephemerals.some(
+          (message) => message.user === USERS.alice.id && /Not resumed/.test(message.text ?? ""),
+        ),
+      { what: "the requester's refusal", timeoutMs: 5_000 },
+    );
+    await resume(USERS.bob);
+    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the resumed run",
+      timeoutMs: 40_000,
+    });
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    expect((await info(m["machine-c"]!)).role).toBe("master");
+    expect(await dbsize(m["machine-b"]!)).toBe(keys);
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
+    // The snapshot and copy steps were not redone: the resumed attempt started at the start step.
+    const replies = d.thread(CHANNEL, ts).map(messageText);
+    expect(replies.filter((text) => /Step 2\/\d+: Take a fresh snapshot/.test(text))).toHaveLength(
+      1,
+    );
+    expect(messageButtons(d.message(CHANNEL, ts)!)).toEqual([]);
+  });
+});
