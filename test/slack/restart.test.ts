@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
@@ -201,3 +202,42 @@ describe("restarts", () => {
     expect(messageButtons(d.message(CHANNEL, ts)!)).toEqual([]);
   });
 });
+
+describe("a torn journal", () => {
+  it("a record torn by a crash mid-write is ignored: the bot starts, and the pending approval still works", async () => {
+    const { topology: t, double: d, m, keys } = await lostMaster();
+    const first = await startBot(t.inventoryPath, {}, { double: d });
+    bots.push(first);
+    await first.command("failover cache-test --mode replace");
+    const ts = await rootOfNewPlan(d);
+    await waitFor(
+      async () => (await readFile(journalPath(t), "utf8")).includes('"type":"posted"'),
+      { what: "the posted record", timeoutMs: 10_000 },
+    );
+    await first.close();
+    bots.splice(bots.indexOf(first), 1);
+    // What a crash in the middle of writing the next record leaves behind.
+    await appendFile(
+      journalPath(t),
+      '5f3a9c1e {"type":"decided","runId":"fo-torn","cluster":"cache-t',
+    );
+
+    const second = await startBot(t.inventoryPath, {}, { double: d });
+    bots.push(second);
+    await second.click(ts, ACTIONS.approve, USERS.bob);
+    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the run",
+      timeoutMs: 60_000,
+    });
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect(second.logLines.some((line) => /torn|incomplete/i.test(line))).toBe(true);
+    // Later records are readable again: the torn fragment stayed on a line of its own.
+    const lines = (await readFile(journalPath(t), "utf8")).trim().split("\n");
+    expect(lines.at(-1)).toMatch(/"type":"run-finished"/);
+  });
+});
+
+function journalPath(t: TestTopology): string {
+  return join(t.root, "bot-state", "journal.log");
+}
