@@ -13,6 +13,9 @@ import type { RunEventListener, RunFacts, RunResult } from "./events.js";
 import { type Checkpoint, executePlan } from "./executor.js";
 import { newRunId } from "./run-id.js";
 
+/** How long a status reading is shared by later status calls. */
+const STATUS_REUSE_MS = 1_000;
+
 export interface EngineOptions {
   inventory: Inventory;
   factory: ConnectionFactory;
@@ -40,6 +43,10 @@ export class FailoverEngine {
   readonly inventory: Inventory;
   readonly #options: EngineOptions;
   readonly #now: () => number;
+  readonly #statusCache = new Map<
+    string,
+    { at: number; result: Promise<{ topology: Topology; assessment: Assessment }> }
+  >();
 
   constructor(options: EngineOptions) {
     this.inventory = options.inventory;
@@ -51,12 +58,21 @@ export class FailoverEngine {
     return findCluster(this.inventory, name);
   }
 
-  async status(clusterName: string): Promise<{ topology: Topology; assessment: Assessment }> {
+  /**
+   * Every server's view. Calls for one cluster within STATUS_REUSE_MS share a single round of
+   * probes (a burst of /redis status costs one discovery); plans and runs always probe afresh.
+   */
+  status(clusterName: string): Promise<{ topology: Topology; assessment: Assessment }> {
     const cluster = this.cluster(clusterName);
-    return this.#withConnections(cluster, async (connections) => {
+    const recent = this.#statusCache.get(cluster.name);
+    if (recent && this.#now() - recent.at < STATUS_REUSE_MS) return recent.result;
+    const result = this.#withConnections(cluster, async (connections) => {
       const topology = await discoverTopology(cluster, connections, this.#now);
       return { topology, assessment: assessTopology(topology) };
     });
+    this.#statusCache.set(cluster.name, { at: this.#now(), result });
+    result.catch(() => this.#statusCache.delete(cluster.name));
+    return result;
   }
 
   /** Preflight: reads every server and, where needed, the machines themselves; then plans. Changes nothing. */

@@ -11,6 +11,7 @@ import { Approvers } from "./approvers.js";
 import { boltLogger } from "./bolt-logger.js";
 import type { SlackEnv } from "./env.js";
 import { FailoverBot } from "./failover-bot.js";
+import { FollowUps } from "./follow-ups.js";
 import { SlackOutbox } from "./outbox.js";
 import { Recovery } from "./recovery.js";
 import { ACTIONS } from "./types.js";
@@ -19,6 +20,8 @@ export interface SlackBot {
   app: App;
   bot: FailoverBot;
   outbox: SlackOutbox;
+  /** Resolves when every request's follow-up work and every run have finished (tests, shutdown). */
+  idle(): Promise<void>;
   /** Connects (Socket Mode) or listens (HTTP on PORT, path /slack/events); returns the HTTP server if any. */
   start(): Promise<Server | undefined>;
   stop(): Promise<void>;
@@ -54,6 +57,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       : { signingSecret: env.SLACK_SIGNING_SECRET as string }),
     logger: boltLogger(log),
     deferInitialization: true,
+    // Not used, and it would run on every request.
+    convoStore: false,
     clientOptions: {
       ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
       retryConfig: { retries: 0 },
@@ -93,6 +98,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     intervalMs: options.recoveryIntervalMs ?? 5_000,
   });
 
+  const followUps = new FollowUps({
+    concurrency: 2,
+    onError: (error) =>
+      log.error({ err: errorMessage(error) }, "follow-up of a Slack request failed"),
+  });
   app.command("/redis", async ({ command, ack, respond }) => {
     const outcome = bot.command(
       { text: command.text, user: command.user_id, channel: command.channel_id },
@@ -105,7 +115,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       },
     );
     await ack({ response_type: "ephemeral", ...outcome.ack });
-    await outcome.after?.();
+    if (outcome.after) followUps.add(outcome.after);
   });
   const onButton =
     (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
@@ -121,7 +131,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       await ack();
       const channel = body.channel?.id ?? body.container?.channel_id;
       if (!action.value || !channel) return;
-      await handler(action.value, body.user.id, channel);
+      const runId = action.value;
+      followUps.add(() => handler(runId, body.user.id, channel));
     };
   app.action<BlockButtonAction>(
     ACTIONS.approve,
@@ -147,6 +158,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     app,
     bot,
     outbox,
+    async idle() {
+      await followUps.drained();
+      await bot.idle();
+    },
     async start() {
       await app.init();
       recovery.start();
@@ -164,6 +179,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     },
     async stop() {
       await recovery.stop();
+      await followUps.drained();
       bot.stopTimers();
       await bot.idle();
       await app.stop();

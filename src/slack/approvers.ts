@@ -13,7 +13,7 @@ const GROUP_CACHE_MS = 60_000;
 export class Approvers {
   readonly #client: WebClient;
   readonly #log: Logger;
-  readonly #groups = new Map<string, { members: Set<string>; at: number }>();
+  readonly #groups = new Map<string, { members: Promise<Set<string>>; at: number }>();
 
   constructor(client: WebClient, log: Logger) {
     this.#client = client;
@@ -49,13 +49,16 @@ export class Approvers {
     };
   }
 
-  async #members(group: string): Promise<Set<string>> {
+  /** Members of a user group, asked of Slack at most once a minute (concurrent asks share one call). */
+  #members(group: string): Promise<Set<string>> {
     const cached = this.#groups.get(group);
     if (cached && Date.now() - cached.at < GROUP_CACHE_MS) return cached.members;
-    const response = await this.#client.usergroups.users.list({ usergroup: group });
-    const members = new Set(response.users ?? []);
+    const members = this.#client.usergroups.users.list({ usergroup: group }).then((response) => {
+      this.#log.debug({ group, members: response.users?.length ?? 0 }, "user group resolved");
+      return new Set(response.users ?? []);
+    });
     this.#groups.set(group, { members, at: Date.now() });
-    this.#log.debug({ group, members: members.size }, "user group resolved");
+    members.catch(() => this.#groups.delete(group));
     return members;
   }
 }

@@ -8,6 +8,8 @@ export function boltLogger(log: Logger): SlackLogger {
   const write =
     (method: "debug" | "info" | "warn" | "error") =>
     (...messages: unknown[]) => {
+      // Bolt logs at debug on every request: skip the formatting unless the line is wanted.
+      if (!child.isLevelEnabled(method)) return;
       child[method](
         messages
           .map((message) =>

@@ -180,7 +180,15 @@ export class FailoverBot {
   }
 
   async abort(runId: string, user: string, channel: string): Promise<void> {
-    const run = await this.#options.journal.run(runId);
+    const here = this.#registry.get(runId);
+    const run = here?.abort
+      ? {
+          state: "running" as const,
+          requester: here.requester,
+          approver: here.approver,
+          cluster: here.cluster,
+        }
+      : await this.#options.journal.run(runId);
     if (!run || run.state !== "running") {
       await this.#ephemeral(channel, user, "There is no running failover to abort here.");
       return;

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Logger } from "../log/logger.js";
@@ -60,6 +60,12 @@ export class FileJournal implements JournalStore {
   readonly #log: Logger;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Parsed so far: records, and where in the file parsing stopped (after a newline). */
+  #records: JournalRecord[] = [];
+  #offset = 0;
+  #lineNumber = 0;
+  #reportedTail = -1;
+  #reading: Promise<void> | undefined;
 
   private constructor(path: string, file: FileHandle, log: Logger) {
     this.path = path;
@@ -114,26 +120,49 @@ export class FileJournal implements JournalStore {
     return last[0] === NEWLINE;
   }
 
+  /**
+   * Every verifiable record so far. Records are parsed once: each read parses only the bytes
+   * appended since the last one (by this process or another), so reads stay cheap as the
+   * journal grows.
+   */
   async read(filter?: { runId?: string; since?: number }): Promise<JournalRecord[]> {
-    const content = await readFile(this.path);
-    const records: JournalRecord[] = [];
+    this.#reading ??= this.#catchUp().finally(() => {
+      this.#reading = undefined;
+    });
+    await this.#reading;
+    return this.#records.filter((record) => matchesFilter(record, filter));
+  }
+
+  async #catchUp(): Promise<void> {
+    const { size } = await this.#file.stat();
+    if (size < this.#offset) {
+      // Truncated or replaced under us: start over.
+      this.#offset = 0;
+      this.#lineNumber = 0;
+      this.#records = [];
+    }
+    if (size === this.#offset) return;
+    const content = Buffer.alloc(size - this.#offset);
+    const { bytesRead } = await this.#file.read(content, 0, content.length, this.#offset);
     const damaged: string[] = [];
     let start = 0;
-    let lineNumber = 0;
-    while (start < content.length) {
-      lineNumber += 1;
+    for (;;) {
       const end = content.indexOf(NEWLINE, start);
-      const line = content.subarray(start, end === -1 ? content.length : end);
-      start = end === -1 ? content.length : end + 1;
-      // Empty: the "\n" that isolated a torn line (or two appenders both adding one).
+      if (end === -1 || end >= bytesRead) break;
+      this.#lineNumber += 1;
+      const line = content.subarray(start, end);
+      start = end + 1;
       if (line.length === 0) continue;
-      if (end === -1) {
-        damaged.push(`${lineNumber} (incomplete: torn by a crash, or still being written)`);
-        continue;
-      }
       const decoded = decodeJournalLine(line);
-      if ("damaged" in decoded) damaged.push(`${lineNumber} (${decoded.damaged})`);
-      else if (matchesFilter(decoded, filter)) records.push(decoded);
+      if ("damaged" in decoded) damaged.push(`${this.#lineNumber} (${decoded.damaged})`);
+      else this.#records.push(decoded);
+    }
+    this.#offset += start;
+    // A last line without its newline: torn by a crash, or another process still writing it.
+    // It stays unread until completed, and is reported once per place it is seen.
+    if (start < bytesRead && this.#reportedTail !== this.#offset) {
+      this.#reportedTail = this.#offset;
+      damaged.push(`${this.#lineNumber + 1} (incomplete: torn by a crash, or still being written)`);
     }
     if (damaged.length > 0) {
       this.#log.warn(
@@ -141,7 +170,6 @@ export class FileJournal implements JournalStore {
         `journal ${this.path}: skipped ${damaged.length} damaged line(s): ${damaged.join(", ")}`,
       );
     }
-    return records;
   }
 
   async close(): Promise<void> {

@@ -20,11 +20,6 @@ const decisionKey = (key: string) =>
   `rfb:decision:${createHash("sha256").update(key).digest("hex")}`;
 
 const PAGE = 1000;
-/**
- * Stream ids carry the Redis server's clock, records their writer's: `since` reads from this
- * much earlier and filters on `at` exactly, so clock skew between hosts loses nothing.
- */
-const SINCE_SKEW_MS = 60 * 60_000;
 
 export interface ControlPlaneOptions {
   /** redis://[user:password@]host[:port][/db] or rediss://... */
@@ -102,6 +97,10 @@ async function guard<T>(client: Redis, what: string, run: () => Promise<T>): Pro
 export class RedisJournal implements JournalStore {
   readonly #client: Redis;
   readonly #log: Logger;
+  #records: JournalRecord[] = [];
+  #lastId: string | undefined;
+  #firstId: string | undefined;
+  #reading: Promise<void> | undefined;
 
   constructor(client: Redis, log: Logger) {
     this.#client = client;
@@ -115,24 +114,42 @@ export class RedisJournal implements JournalStore {
     );
   }
 
+  /**
+   * Every readable record so far. Entries are parsed once: each read fetches only the entries
+   * added since the last one (stream ids only grow), so reads stay cheap as the journal grows.
+   */
   async read(filter?: { runId?: string; since?: number }): Promise<JournalRecord[]> {
-    const records: JournalRecord[] = [];
+    this.#reading ??= this.#catchUp().finally(() => {
+      this.#reading = undefined;
+    });
+    await this.#reading;
+    return this.#records.filter((record) => matchesFilter(record, filter));
+  }
+
+  async #catchUp(): Promise<void> {
+    const [first] = await guard(this.#client, "reading the journal", () =>
+      this.#client.xrange(JOURNAL_KEY, "-", "+", "COUNT", 1),
+    );
+    if (this.#firstId !== undefined && first?.[0] !== this.#firstId) {
+      // The stream was trimmed or deleted under us: start over.
+      this.#records = [];
+      this.#lastId = undefined;
+      this.#firstId = undefined;
+    }
     const damaged: string[] = [];
-    let start =
-      filter?.since === undefined ? "-" : `${Math.max(0, filter.since - SINCE_SKEW_MS)}-0`;
     for (;;) {
-      const from = start;
+      const from = this.#lastId === undefined ? "-" : nextId(this.#lastId);
       const page = await guard(this.#client, "reading the journal", () =>
         this.#client.xrange(JOURNAL_KEY, from, "+", "COUNT", PAGE),
       );
       for (const [id, fields] of page) {
         const record = parseEntry(fields);
         if (record === undefined) damaged.push(id);
-        else if (matchesFilter(record, filter)) records.push(record);
+        else this.#records.push(record);
+        this.#lastId = id;
+        this.#firstId ??= id;
       }
-      const last = page.at(-1);
-      if (page.length < PAGE || last === undefined) break;
-      start = nextId(last[0]);
+      if (page.length < PAGE) break;
     }
     if (damaged.length > 0) {
       this.#log.warn(
@@ -140,7 +157,6 @@ export class RedisJournal implements JournalStore {
         `journal ${JOURNAL_KEY}: skipped ${damaged.length} unreadable entries: ${damaged.join(", ")}`,
       );
     }
-    return records;
   }
 
   async close(): Promise<void> {}

@@ -173,6 +173,8 @@ function sshdConfig(
     "PrintLastLog no",
     "UseDNS no",
     "MaxSessions 32",
+    // As Debian ships it: scp (OpenSSH 9) speaks SFTP by default.
+    "Subsystem sftp /usr/lib/openssh/sftp-server",
     "MaxStartups 64:30:128",
     // Marks every process a session starts, so stop() can find them even once orphaned.
     `SetEnv ${setEnv}`,

@@ -88,7 +88,7 @@ export async function startBot(
   const { engine, log, secrets } = await bootstrap({
     env: {},
     inventoryPath,
-    logLevel: "debug",
+    logLevel: process.env.BOT_LOG_LEVEL ?? "debug",
     logDestination: destination,
   });
   const settings = stateSettings(rawEnv);

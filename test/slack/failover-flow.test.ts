@@ -141,7 +141,7 @@ describe("a replace failover from Slack", () => {
       what: "the run to finish",
       timeoutMs: 60_000,
     });
-    await running.bot.bot.idle();
+    await running.bot.idle();
 
     expect(messageText(root())).toMatch(/Succeeded/);
     expect(messageButtons(root())).toEqual([]);

@@ -54,7 +54,7 @@ describe("Slack front end under pressure", () => {
       what: "the run",
       timeoutMs: 60_000,
     });
-    await running.bot.bot.idle();
+    await running.bot.idle();
     const upload = running.double.files.find((file) =>
       String(file.bytes ?? "").includes("start log line 50000"),
     );
@@ -101,7 +101,7 @@ describe("Slack front end under pressure", () => {
       what: "the root message to catch up",
       timeoutMs: 90_000,
     });
-    await running.bot.bot.idle();
+    await running.bot.idle();
     const replies = running.double.thread(CHANNEL, ts).slice(1).map(messageText);
     const steps = replies
       .map((text) => Number(/Step (\d+)\//.exec(text)?.[1]))

@@ -117,7 +117,7 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
       what: "the run",
       timeoutMs: 60_000,
     });
-    await Promise.all([one.bot.bot.idle(), two.bot.bot.idle()]);
+    await Promise.all([one.bot.idle(), two.bot.idle()]);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
     const stepOneReplies = d
       .thread(CHANNEL, ts)

@@ -274,11 +274,12 @@ describe("redis backend", () => {
       const log = captureLog().log;
       const client = await connectControlPlane({ url: url() });
       const locks = new RedisLocks(client, log);
-      const held = await locks.acquire("blip", { runId: "a", instance: "bot-1" }, 600);
+      // Five blips spread over more than the lease itself: only renewal keeps it.
+      const held = await locks.acquire("blip", { runId: "a", instance: "bot-1" }, 2_000);
       if (!held.ok) throw new Error("expected to acquire");
       for (let n = 0; n < 5; n++) {
         await server.client().call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
-        await sleep(150);
+        await sleep(600);
       }
       expect(held.lease.lost.aborted).toBe(false);
       expect(await locks.holder("blip")).toMatchObject({ runId: "a" });
