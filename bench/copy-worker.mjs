@@ -2,8 +2,8 @@
 // compiled code, as `npm start` runs it), then reports throughput and peak resident memory.
 import { readFileSync } from "node:fs";
 import { relay } from "../dist/engine/relay.js";
-import { SshHost } from "../dist/remote/ssh-host.js";
 import { sh } from "../dist/remote/shell.js";
+import { SshHost } from "../dist/remote/ssh-host.js";
 
 const job = JSON.parse(process.argv[2]);
 const host = (side) =>

@@ -1,5 +1,5 @@
-import { cpus, totalmem } from "node:os";
 import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
 import { log, type Measurement } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian/Ubuntu machine, only when missing:
 #   ensure-deps.sh demo   -> redis-server, node_modules
-#   ensure-deps.sh test   -> redis-server, redis-sentinel, openssh-server, node_modules
+#   ensure-deps.sh test   -> redis-server, openssh-server, node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,6 +4,7 @@ import { ACTIONS } from "../../src/slack/types.js";
 import { freePort } from "../../test/harness/addresses.js";
 import { loadData, waitFor, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import { buildTopology, type Machine } from "../../test/harness/topology.js";
+import { CHANNEL, SIGNING_SECRET, USERS } from "../../test/slack/bot-harness.js";
 import {
   blockActionsBody,
   clickButton,
@@ -14,7 +15,6 @@ import {
   slashCommandBody,
   startSlackDouble,
 } from "../../test/slack-double/index.js";
-import { CHANNEL, SIGNING_SECRET, USERS } from "../../test/slack/bot-harness.js";
 import { log, type Measurement, measurement, percentile } from "../lib.js";
 import { waitForLink } from "./topology.js";
 

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { runCli } from "../cli/program.js";
 import { sleep } from "../engine/wait.js";
 import {
-  type SandboxServer,
   connect,
   createSandbox,
   inventoryFor,
   killServer,
   loadSampleData,
   readPid,
+  type SandboxServer,
   startServer,
 } from "./sandbox.js";
 

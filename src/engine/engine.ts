@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type ClusterConfig, findCluster, type Inventory } from "../config/inventory.js";
+import { type ClusterConfig, findCluster, findHost, type Inventory } from "../config/inventory.js";
 import { planFence } from "../plan/plan-fence.js";
 import { planFailover } from "../plan/planner.js";
 import type { FailoverRequest, Plan, PlanOutcome } from "../plan/types.js";
@@ -78,6 +78,8 @@ export class FailoverEngine {
   /** Preflight: reads every server and, where needed, the machines themselves; then plans. Changes nothing. */
   async plan(request: FailoverRequest): Promise<PlanOutcome & { topology: Topology }> {
     const cluster = this.cluster(request.cluster);
+    for (const name of [request.spare, request.replica])
+      if (name !== undefined) findHost(cluster, name);
     const log = this.#options.log.child({ cluster: cluster.name });
     return this.#withConnections(cluster, async (connections) => {
       const topology = await discoverTopology(cluster, connections, this.#now);
@@ -114,6 +116,7 @@ export class FailoverEngine {
     host?: string,
   ): Promise<PlanOutcome & { topology: Topology }> {
     const cluster = this.cluster(clusterName);
+    if (host !== undefined) findHost(cluster, host);
     return this.#withConnections(cluster, async (connections) => {
       const topology = await discoverTopology(cluster, connections, this.#now);
       const runId = (this.#options.runId ?? newRunId)();

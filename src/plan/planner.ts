@@ -312,7 +312,7 @@ class PlanContext {
     const target = this.#switchoverTarget();
     if ("reason" in target) return { ok: false, refusal: target };
     const announced = masterNode?.replicas.find((replica) => replica.hostName === target.name);
-    if (!announced || announced.state !== "online") {
+    if (announced?.state !== "online") {
       return refuse(
         `${master.name} does not list ${target.name} among its online replicas (it lists: ${
           masterNode?.replicas
@@ -325,7 +325,14 @@ class PlanContext {
     const targetRef = ref(this.#host(target.name));
     const masterRef = this.#masterRef();
     const others = this.#assessment.replicas.filter((node) => node.name !== target.name);
-    const useFailoverCommand = versionAtLeast(masterNode?.version, 6, 2);
+    const modern = versionAtLeast(masterNode?.version, 6, 2);
+    // FAILOVER may be renamed or disabled (rename-command); then a write pause does its job.
+    const switchMethod = !modern
+      ? "refuse-writes"
+      : masterNode?.failoverCommand === false
+        ? "client-pause"
+        : "failover-command";
+    const useFailoverCommand = switchMethod === "failover-command";
     const specs: StepSpec[] = [
       {
         kind: "recheck",
@@ -339,9 +346,9 @@ class PlanContext {
         master: masterRef,
         target: targetRef,
         targetAnnounced: { ip: announced.ip, port: announced.port },
-        method: useFailoverCommand ? "failover-command" : "refuse-writes",
+        method: switchMethod,
         timeoutMs: this.#input.cluster.timeouts.failoverMs,
-        ...(useFailoverCommand
+        ...(switchMethod !== "refuse-writes"
           ? {}
           : {
               restoreConfig: {
@@ -367,9 +374,11 @@ class PlanContext {
     if (!this.#modeReason) this.#modeReason = `requested: planned switchover to ${target.name}`;
     const method = useFailoverCommand
       ? `FAILOVER (Redis ${masterNode?.version})`
-      : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
+      : switchMethod === "client-pause"
+        ? "CLIENT PAUSE WRITE, because FAILOVER is not available on this server"
+        : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
     const risks = [
-      useFailoverCommand
+      switchMethod !== "refuse-writes"
         ? `Writes pause for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`
         : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
       ...this.#unreachableReplicaRisks(targetRef),
@@ -629,6 +638,6 @@ export function redactUrl(url: string): string {
     return parsed.toString();
   } catch {
     // Unparseable (a raw "/" in the password): hide everything up to the last "@".
-    return url.replace(/^([a-z]+:\/\/)[^]*@/i, "$1[redacted]@");
+    return url.replace(/^([a-z]+:\/\/)[\s\S]*@/i, "$1[redacted]@");
   }
 }

@@ -47,6 +47,14 @@ export interface SlackBotOptions {
 
 export function createSlackBot(options: SlackBotOptions): SlackBot {
   const { env, log } = options;
+  for (const cluster of options.engine.inventory.clusters.values()) {
+    if (cluster.approvers.length === 0) {
+      log.warn(
+        { cluster: cluster.name },
+        `cluster ${cluster.name} lists no approvers: no failover of it can be approved from Slack`,
+      );
+    }
+  }
   options.secrets.add(env.SLACK_BOT_TOKEN);
   options.secrets.add(env.SLACK_SIGNING_SECRET);
   options.secrets.add(env.SLACK_APP_TOKEN);

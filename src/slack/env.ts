@@ -41,6 +41,13 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "STATE_REDIS_URL must be a redis:// or rediss:// URL")
     .optional(),
+  /** Seconds a cluster lock lives without renewal; a dead bot's run is offered for Resume after it. */
+  LOCK_LEASE_SECONDS: z.coerce
+    .number()
+    .positive("LOCK_LEASE_SECONDS must be a positive number")
+    .default(30),
+  /** "1" prints human-readable log lines (pino-pretty) instead of JSON. */
+  LOG_PRETTY: z.enum(["0", "1"]).optional(),
 });
 
 export type SlackEnv = z.infer<typeof envSchema> & { mode: "socket" | "http" };

@@ -189,7 +189,7 @@ export class FailoverBot {
           cluster: here.cluster,
         }
       : await this.#options.journal.run(runId);
-    if (!run || run.state !== "running") {
+    if (run?.state !== "running") {
       await this.#ephemeral(channel, user, "There is no running failover to abort here.");
       return;
     }
@@ -222,7 +222,7 @@ export class FailoverBot {
 
   async resume(runId: string, user: string, channel: string): Promise<void> {
     const run = await this.#options.journal.run(runId);
-    if (!run || run.state !== "interrupted") {
+    if (run?.state !== "interrupted") {
       await this.#ephemeral(
         channel,
         user,
@@ -473,17 +473,24 @@ export class FailoverBot {
     }
   }
 
-  /** A run that holds the cluster now or may soon: awaiting approval, approved, running, interrupted. */
+  /**
+   * A run that holds the cluster now or may soon: awaiting approval, approved, running, or
+   * interrupted (it waits for Resume in its thread). A CLI run whose process died cannot be
+   * resumed from Slack; once nobody holds its lock it no longer blocks new requests.
+   */
   async #busyRun(cluster: string): Promise<RunHistory | undefined> {
     const runs = await this.#options.journal.runs();
-    return [...runs.values()].find(
-      (run) =>
-        run.cluster === cluster &&
-        (run.state === "approved" ||
-          run.state === "running" ||
-          run.state === "interrupted" ||
-          (run.state === "awaiting-approval" && (run.expiresAt ?? 0) > this.#now())),
-    );
+    for (const run of runs.values()) {
+      if (run.cluster !== cluster) continue;
+      const pending = run.state === "awaiting-approval" && (run.expiresAt ?? 0) > this.#now();
+      const active =
+        run.state === "approved" || run.state === "running" || run.state === "interrupted";
+      if (!pending && !active) continue;
+      if (active && run.source === "cli" && !(await this.#options.coordinator.isHeld(run)))
+        continue;
+      return run;
+    }
+    return undefined;
   }
 
   /** The request if it can still be decided (read fresh from the journal); otherwise says why not. */
@@ -541,7 +548,7 @@ export class FailoverBot {
 
   async #expire(runId: string): Promise<void> {
     const request = this.#registry.get(runId);
-    if (!request || request.state !== "awaiting-approval") return;
+    if (request?.state !== "awaiting-approval") return;
     if (await this.#claim(`decision:${runId}`, "expired")) {
       await this.#options.journal
         .decided(request.plan, "expired")

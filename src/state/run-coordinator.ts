@@ -60,6 +60,11 @@ export class RunCoordinator {
     );
   }
 
+  /** Whether some executor holds the cluster's lock for this run right now. */
+  async isHeld(plan: Pick<Plan, "runId" | "cluster">): Promise<boolean> {
+    return (await this.#locks.holder(plan.cluster))?.runId === plan.runId;
+  }
+
   /** Executes with `lease` held, then releases it. */
   async execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
     const log = this.#log.child({

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { Checkpoint } from "../engine/executor.js";
 import type { RunEvent, RunFacts } from "../engine/events.js";
+import type { Checkpoint } from "../engine/executor.js";
 import type { Plan } from "../plan/types.js";
 import { type RunHistory, replay } from "./replay.js";
 import type { JournalRecord, JournalStore } from "./types.js";

@@ -31,12 +31,15 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
   }
   // CONFIG may be renamed or forbidden by ACLs; the topology is still useful without it.
   try {
-    const [dir, dbfilename, minReplicas, maxLag] = await Promise.all([
+    const [dir, dbfilename, minReplicas, maxLag, failover] = await Promise.all([
       node.call("CONFIG", "GET", "dir"),
       node.call("CONFIG", "GET", "dbfilename"),
       node.call("CONFIG", "GET", "min-replicas-to-write"),
       node.call("CONFIG", "GET", "min-replicas-max-lag"),
+      node.call("COMMAND", "INFO", "FAILOVER").catch(() => undefined),
     ]);
+    if (Array.isArray(failover))
+      state.failoverCommand = failover[0] !== null && failover[0] !== undefined;
     const dirValue = configPairs(dir).get("dir");
     const dbfilenameValue = configPairs(dbfilename).get("dbfilename");
     const minReplicasValue = configPairs(minReplicas).get("min-replicas-to-write");

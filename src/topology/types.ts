@@ -58,6 +58,8 @@ export interface NodeState {
   dir?: string;
   dbfilename?: string;
   minReplicasToWrite?: number;
+  /** Whether the FAILOVER command is available (false when renamed or disabled). */
+  failoverCommand?: boolean;
   minReplicasMaxLag?: number;
   failoverState?: string;
 }

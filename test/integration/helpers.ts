@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
-import type { RunEvent } from "../../src/engine/events.js";
 import type { FailoverEngine } from "../../src/engine/engine.js";
+import type { RunEvent } from "../../src/engine/events.js";
 import type { FailoverRequest, Plan } from "../../src/plan/types.js";
 import { waitFor } from "../harness/redis-server.js";
 import type { Machine } from "../harness/topology.js";

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
 import { loadData, waitForReplicaSync } from "../harness/redis-server.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
 import { dbsize, info, planOrThrow, waitForLinkDown } from "./helpers.js";

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateSettings } from "../../src/app/state.js";
 import { createSlackBot, type SlackBot } from "../../src/slack/app.js";
@@ -110,7 +110,8 @@ export async function startBot(
     ...(options.recoveryIntervalMs ? { recoveryIntervalMs: options.recoveryIntervalMs } : {}),
   });
   const server = await bot.start();
-  const port = (server?.address() as AddressInfo).port;
+  if (!server) throw new Error("the bot did not start an HTTP server");
+  const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/slack/events`;
   return {
     double,

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
-import { info, waitForLinkDown } from "../integration/helpers.js";
 import { loadData, waitFor, waitForReplicaSync } from "../harness/redis-server.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
+import { info, waitForLinkDown } from "../integration/helpers.js";
 import {
   messageButtons,
   messageText,
-  signSlackRequest,
   postToReceiver,
+  signSlackRequest,
   slashCommandBody,
 } from "../slack-double/index.js";
 import { CHANNEL, type RunningBot, SIGNING_SECRET, startBot, USERS } from "./bot-harness.js";

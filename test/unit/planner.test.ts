@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planFailover, type PlanInput } from "../../src/plan/planner.js";
+import { type PlanInput, planFailover } from "../../src/plan/planner.js";
 import type { FailoverRequest, Plan, PlanOutcome } from "../../src/plan/types.js";
 import type { HostFacts } from "../../src/topology/types.js";
 import { cluster, down, facts, host, master, replica, topology } from "./fixtures.js";
@@ -464,5 +464,22 @@ describe("switchover", () => {
       }),
     );
     expect(refusal.reason).toMatch(/does not list machine-b among its online replicas/);
+  });
+});
+
+describe("switchover method", () => {
+  it("pauses writes itself when FAILOVER is renamed or disabled on a 6.2+ master", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b]),
+        topology: topology([
+          master(a, [{ of: b, offset: 5 }], { failoverCommand: false }),
+          replica(b, a, { offset: 5, link: "up" }),
+        ]),
+        request: { mode: "switchover" },
+      }),
+    );
+    expect(p.steps[1]?.spec).toMatchObject({ method: "client-pause" });
+    expect(p.steps[1]?.commands[0]).toBe("[machine-a] redis> CLIENT PAUSE 10000 WRITE");
   });
 });

@@ -2,9 +2,9 @@ import { renderPlanText, renderRefusalText } from "../../plan/render-text.js";
 import type { PlanOutcome } from "../../plan/types.js";
 import { confirmByTypingName } from "../confirm.js";
 import { type CliIo, write } from "../io.js";
-import type { CliSession } from "../session.js";
 import { planLine, refusalLine, resultLine, StepLines } from "../render/json-lines.js";
 import { runEventText, runSummaryText } from "../render/run-text.js";
+import type { CliSession } from "../session.js";
 import { UsageError } from "../usage-error.js";
 
 export interface RunFlags {

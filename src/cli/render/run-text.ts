@@ -23,7 +23,9 @@ export function runSummaryText(result: RunResult): string {
   const lines = [""];
   if (result.ok) {
     lines.push(
-      `SUCCESS: ${result.cluster} failed over (${result.mode}) in ${seconds(result.durationMs)}; new master ${result.newMaster?.name} (${result.newMaster?.host}:${result.newMaster?.port}).`,
+      result.mode === "fence"
+        ? `SUCCESS: ${result.cluster} fenced in ${seconds(result.durationMs)}; every server follows ${result.newMaster?.name} (${result.newMaster?.host}:${result.newMaster?.port}).`
+        : `SUCCESS: ${result.cluster} failed over (${result.mode}) in ${seconds(result.durationMs)}; new master ${result.newMaster?.name} (${result.newMaster?.host}:${result.newMaster?.port}).`,
     );
   } else if (result.aborted) {
     lines.push(`ABORTED after ${seconds(result.durationMs)}.`);

@@ -1,6 +1,6 @@
+import { FailoverError } from "../../errors.js";
 import { discoveryValue, redisCommands } from "../../plan/commands.js";
 import type { StepSpec } from "../../plan/types.js";
-import { FailoverError } from "../../errors.js";
 import type { StepImplementation } from "../step-context.js";
 import { answers } from "./redis-state.js";
 

@@ -1,7 +1,7 @@
 import { isFailoverError } from "../../errors.js";
+import type { HostRef } from "../../plan/types.js";
 import { type InfoFields, intField, parseKeyValueList } from "../../redis/info.js";
 import type { RedisNode } from "../../redis/node.js";
-import type { HostRef } from "../../plan/types.js";
 
 export interface Keyspace {
   keys: number;

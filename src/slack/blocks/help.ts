@@ -12,12 +12,14 @@ export interface CommandHelp {
   flags?: Array<[string, string]>;
 }
 
-/**
- * Every command the bot understands. `/redis history <cluster>` is not there yet: when it
- * lands, add its entry here (or pass it to helpMessage) and it shows in help and usage.
- */
+/** Every command the bot understands: shown in help and in the usage of error replies. */
 export const COMMANDS: readonly CommandHelp[] = [
   { usage: "/redis help", summary: "This message." },
+  {
+    usage: "/redis history <cluster>",
+    summary:
+      "Recent failovers of the cluster from the journal: when, mode, outcome, who asked, who approved, how long.",
+  },
   {
     usage: "/redis status <cluster>",
     summary:
