@@ -471,7 +471,10 @@ function shownCommands(commands: string[]): Array<{ command: string; conditional
 function readsOnly(command: string): boolean {
   const redis = / redis> (.*)$/.exec(command)?.[1];
   if (redis !== undefined)
-    return /^(PING|ROLE|INFO|TIME|LASTSAVE|GET)\b/.test(redis) || /^(CONFIG GET|COMMAND INFO)\b/.test(redis);
+    return (
+      /^(PING|ROLE|INFO|TIME|LASTSAVE|GET)\b/.test(redis) ||
+      /^(CONFIG GET|COMMAND INFO)\b/.test(redis)
+    );
   const shell = / \$ (.*)$/.exec(command)?.[1] ?? "";
   return /^(wc -c <|sha256sum --|cat --) /.test(shell);
 }
