@@ -76,5 +76,7 @@ export class CliSession {
   async close(): Promise<void> {
     const state = await this.#state?.catch(() => undefined);
     await state?.backend.close();
+    const app = await this.#app?.catch(() => undefined);
+    await app?.engine.close();
   }
 }

@@ -13,6 +13,9 @@ import type { RunEventListener, RunFacts, RunResult } from "./events.js";
 import { type Checkpoint, executePlan } from "./executor.js";
 import { newRunId } from "./run-id.js";
 
+/** How long unused connections to a cluster stay open. */
+const CONNECTION_IDLE_MS = 30_000;
+
 /** How long a status reading is shared by later status calls. */
 const STATUS_REUSE_MS = 1_000;
 
@@ -43,6 +46,10 @@ export class FailoverEngine {
   readonly inventory: Inventory;
   readonly #options: EngineOptions;
   readonly #now: () => number;
+  readonly #pool = new Map<
+    string,
+    { connections: Connections; users: number; idle: NodeJS.Timeout | undefined }
+  >();
   readonly #statusCache = new Map<
     string,
     { at: number; result: Promise<{ topology: Topology; assessment: Assessment }> }
@@ -133,16 +140,22 @@ export class FailoverEngine {
 
   async execute(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     const cluster = this.cluster(plan.cluster);
-    return this.#withConnections(cluster, (connections) =>
-      executePlan(plan, {
-        cluster,
-        connections,
-        log: this.#options.log,
-        secrets: this.#options.secrets,
-        now: this.#now,
-        ...options,
-      }),
-    );
+    // A run changes roles: a status reading taken before it must not be shared after it.
+    this.#statusCache.delete(cluster.name);
+    try {
+      return await this.#withConnections(cluster, (connections) =>
+        executePlan(plan, {
+          cluster,
+          connections,
+          log: this.#options.log,
+          secrets: this.#options.secrets,
+          now: this.#now,
+          ...options,
+        }),
+      );
+    } finally {
+      this.#statusCache.delete(cluster.name);
+    }
   }
 
   /**
@@ -171,15 +184,51 @@ export class FailoverEngine {
     return new Map(facts.map((fact) => [fact.name, fact]));
   }
 
+  /** Closes every pooled connection (shutdown). */
+  async close(): Promise<void> {
+    const pooled = [...this.#pool.values()];
+    this.#pool.clear();
+    await Promise.all(
+      pooled.map(async (entry) => {
+        clearTimeout(entry.idle);
+        await entry.connections.closeAll();
+      }),
+    );
+  }
+
+  /**
+   * Connections are kept per cluster while in use and for a short while after, so a plan and
+   * the run that follows it (and a burst of status calls) share SSH sessions and Redis clients
+   * instead of paying for new handshakes. Broken clients reconnect on their next use.
+   */
   async #withConnections<T>(
     cluster: ClusterConfig,
     work: (connections: Connections) => Promise<T>,
   ): Promise<T> {
-    const connections = new Connections(cluster, this.#options.factory);
+    let entry = this.#pool.get(cluster.name);
+    if (!entry) {
+      entry = {
+        connections: new Connections(cluster, this.#options.factory),
+        users: 0,
+        idle: undefined,
+      };
+      this.#pool.set(cluster.name, entry);
+    }
+    const pooled = entry;
+    clearTimeout(pooled.idle);
+    pooled.users += 1;
     try {
-      return await work(connections);
+      return await work(pooled.connections);
     } finally {
-      await connections.closeAll();
+      pooled.users -= 1;
+      if (pooled.users === 0) {
+        pooled.idle = setTimeout(() => {
+          if (pooled.users > 0 || this.#pool.get(cluster.name) !== pooled) return;
+          this.#pool.delete(cluster.name);
+          void pooled.connections.closeAll();
+        }, CONNECTION_IDLE_MS);
+        pooled.idle.unref();
+      }
     }
   }
 }

@@ -17,7 +17,7 @@ export type Check<T> = () => Promise<{ done: true; value: T } | { done: false; d
 export async function waitUntil<T>(check: Check<T>, options: WaitOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let interval = options.intervalMs ?? 50;
-  const maxInterval = options.maxIntervalMs ?? 500;
+  const maxInterval = options.maxIntervalMs ?? 100;
   let lastDetail = "no answer yet";
   let lastReported = "";
   for (;;) {

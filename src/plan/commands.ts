@@ -20,6 +20,13 @@ export const remote = {
   sha256(path: string): ShellCommand {
     return sh`sha256sum -- ${path}`;
   },
+  sizeAndSha256(path: string): ShellCommand {
+    return sh`wc -c < ${path} && sha256sum -- ${path}`;
+  },
+  /** Keeps an existing file under `aside` (never overwriting one), then moves `from` into place. */
+  install(from: string, to: string, aside: string): ShellCommand {
+    return sh`{ if [ -e ${to} ]; then test ! -e ${aside} && mv -- ${to} ${aside}; fi; } && mv -f -- ${from} ${to}`;
+  },
   size(path: string): ShellCommand {
     return sh`wc -c < ${path}`;
   },

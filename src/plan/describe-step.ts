@@ -51,15 +51,16 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
         host: spec.to.name,
         commands: [
-          showShell(spec.from.name, remote.sha256(spec.sourcePath)),
+          `${showShell(spec.from.name, remote.sizeAndSha256(spec.sourcePath))}   (while the bytes flow:)`,
           `${showShell(spec.from.name, remote.read(spec.sourcePath))}  |  (relayed through the bot, SHA-256 on the fly)  |  ${showShell(spec.to.name, remote.write(partial))}`,
-          showShell(spec.to.name, remote.sha256(partial)),
-          ...(spec.checkRdb ? [showShell(spec.to.name, remote.checkRdb(partial))] : []),
+          showShell(spec.to.name, remote.sizeAndSha256(partial)),
+          ...(spec.checkRdb
+            ? [`${showShell(spec.to.name, remote.checkRdb(partial))}   (alongside the line above)`]
+            : []),
           showShell(
             spec.to.name,
-            remote.moveAsideIfPresent(spec.targetPath, asidePath(spec.targetPath, runId)),
+            remote.install(partial, spec.targetPath, asidePath(spec.targetPath, runId)),
           ),
-          showShell(spec.to.name, remote.rename(partial, spec.targetPath)),
         ],
         risk: `${spec.from.name} only reads; an existing ${spec.targetPath} on ${spec.to.name} is kept as ${asidePath(spec.targetPath, runId)}.`,
       };

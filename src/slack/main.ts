@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     );
     await bot.stop();
     await backend.close();
+    await engine.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -21,31 +21,44 @@ export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<H
     tools: { sha256sum: false, redisCheckRdb: false },
   };
   try {
+    // Both at once when the inventory gives the data directory; a second look only when
+    // redis.conf names other files than the defaults.
+    const probe = (conf: RedisConfSettings) => {
+      const dir = host.dir ?? (conf.dir && posix.isAbsolute(conf.dir) ? conf.dir : undefined);
+      const rdb = dir ? posix.join(dir, conf.dbfilename ?? host.dbfilename) : undefined;
+      const aofCandidates = dir
+        ? [
+            posix.join(dir, conf.appenddirname ?? "appendonlydir"),
+            posix.join(dir, conf.appendfilename ?? "appendonly.aof"),
+          ]
+        : [];
+      return { dir, script: probeScript(dir, rdb, aofCandidates) };
+    };
+    const first = probe({});
+    const [configResult, probeResult] = await Promise.all([
+      host.config
+        ? remote.exec(sh`cat -- ${host.config}`, { timeoutMs: PROBE_TIMEOUT_MS })
+        : Promise.resolve(undefined),
+      first.dir
+        ? remote.exec(first.script, { timeoutMs: PROBE_TIMEOUT_MS })
+        : Promise.resolve(undefined),
+    ]);
     let conf: RedisConfSettings = {};
-    if (host.config) {
-      const result = await remote.exec(sh`cat -- ${host.config}`, { timeoutMs: PROBE_TIMEOUT_MS });
-      if (result.code === 0) {
-        conf = parseRedisConf(result.stdout);
-        if (conf.appendonly !== undefined) facts.configAppendonly = conf.appendonly;
-      } else {
-        facts.error = `cannot read ${host.config}: ${result.stderr.trim() || `exit ${result.code}`}`;
-      }
+    if (configResult && configResult.code === 0) {
+      conf = parseRedisConf(configResult.stdout);
+      if (conf.appendonly !== undefined) facts.configAppendonly = conf.appendonly;
+    } else if (configResult) {
+      facts.error = `cannot read ${host.config}: ${configResult.stderr.trim() || `exit ${configResult.code}`}`;
     }
     facts.reachable = true;
-    const dir = host.dir ?? (conf.dir && posix.isAbsolute(conf.dir) ? conf.dir : undefined);
-    if (dir) facts.dir = dir;
-    const rdb = dir ? posix.join(dir, conf.dbfilename ?? host.dbfilename) : undefined;
-    const aofCandidates = dir
-      ? [
-          posix.join(dir, conf.appenddirname ?? "appendonlydir"),
-          posix.join(dir, conf.appendfilename ?? "appendonly.aof"),
-        ]
-      : [];
-    const result = await remote.exec(probeScript(dir, rdb, aofCandidates), {
-      timeoutMs: PROBE_TIMEOUT_MS,
-    });
+    const final = probe(conf);
+    const result =
+      final.script === first.script && probeResult
+        ? probeResult
+        : await remote.exec(final.script, { timeoutMs: PROBE_TIMEOUT_MS });
+    if (final.dir) facts.dir = final.dir;
     applyProbeOutput(facts, result.stdout);
-    if (dir && !facts.dirExists) facts.error = `data directory ${dir} does not exist`;
+    if (final.dir && !facts.dirExists) facts.error = `data directory ${final.dir} does not exist`;
   } catch (error) {
     facts.reachable = false;
     facts.error = errorMessage(error);

@@ -76,6 +76,7 @@ export async function buildTopology(
   const machines: Record<string, Machine> = {};
   const started: Array<{ stop(): Promise<void> }> = [];
   const logLines: string[] = [];
+  const engines: FailoverEngine[] = [];
   let userKey: UserKey | undefined;
   try {
     const configIp = block.ip(1);
@@ -193,9 +194,11 @@ export async function buildTopology(
           logLevel: "debug",
           logDestination: destination,
         });
+        engines.push(engine);
         return engine;
       },
       async close() {
+        await Promise.all(engines.map((engine) => engine.close()));
         await stopAll(started, machines);
         await temp.cleanup();
       },

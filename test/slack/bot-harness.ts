@@ -145,6 +145,7 @@ export async function startBot(
     async close() {
       await bot.stop();
       await backend.close();
+      await engine.close();
       if (!options.double) await double.close();
     },
   };

@@ -96,6 +96,12 @@ describe("Slack front end under pressure", () => {
       },
     );
     expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    // The outage lasts until Slack has answered 500 as well, however fast the failover was.
+    await running.double.waitForCall(
+      "chat.postMessage",
+      (call) => call.response.status === 500,
+      30_000,
+    );
     running.double.clearFaults();
     await waitFor(async () => /Succeeded/.test(messageText(root())), {
       what: "the root message to catch up",

@@ -192,11 +192,15 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
         clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
       ),
     );
-    await d.waitForCall(
-      "chat.postMessage",
-      (call) =>
-        call.args.thread_ts === ts && /Start Redis on machine-c/.test(String(call.args.text)),
-      30_000,
+    // Kill the executing instance while the spare's (slow) start command runs.
+    await waitFor(
+      async () => {
+        const entries = await controlPlane!.client().xrange("rfb:journal", "-", "+");
+        return entries.some(([, fields]) =>
+          /"type":"step-started".*"title":"Start Redis on machine-c"/.test(fields.join(" ")),
+        );
+      },
+      { what: "the start step to begin", timeoutMs: 30_000 },
     );
     one.kill("SIGKILL");
     await once(one, "exit");

@@ -299,6 +299,30 @@ class FakeHost implements RemoteHost {
       const data = files.get(hash[1] ?? "");
       return data ? ok(`${sha256(data)}  ${hash[1]}\n`) : fail("No such file");
     }
+    const sizeAndHash = /^wc -c < (\S+) && sha256sum -- (\S+)$/.exec(command);
+    if (sizeAndHash) {
+      const data = files.get(sizeAndHash[1] ?? "");
+      return data
+        ? ok(`${data.length}\n${sha256(data)}  ${sizeAndHash[2]}\n`)
+        : fail("No such file");
+    }
+    const install =
+      /^\{ if \[ -e (\S+) \]; then test ! -e (\S+) && mv -- \S+ \S+; fi; \} && mv -f -- (\S+) (\S+)$/.exec(
+        command,
+      );
+    if (install) {
+      const [, target = "", aside = "", from = ""] = install;
+      const existing = files.get(target);
+      if (existing) {
+        if (files.has(aside)) return fail("");
+        files.set(aside, existing);
+      }
+      const data = files.get(from);
+      if (!data) return fail("No such file");
+      files.set(target, data);
+      files.delete(from);
+      return ok();
+    }
     const read = /^cat -- (\S+)$/.exec(command);
     if (read) {
       const data = files.get(read[1] ?? "");
@@ -587,7 +611,7 @@ describe("describeStep shows exactly what each step runs", () => {
       const commands = describeStep(spec, RUN_ID).commands;
       expect(commands.join("\n")).toContain(`cat > ${partial}`);
       expect(world.executed).toContain(`[machine-c] $ cat > ${partial}`);
-      expect(world.executed).toContain(`[machine-c] $ mv -f -- ${partial} /var/lib/redis/dump.rdb`);
+      expect(world.executed.join("\n")).toContain(`&& mv -f -- ${partial} /var/lib/redis/dump.rdb`);
     });
 
     it("runs exactly the shown commands, keeping an existing target under the aside name", async () => {

@@ -22,9 +22,8 @@ export const copyRdb: StepImplementation<Spec> = {
     }
     await context.shell(
       spec.to,
-      remote.moveAsideIfPresent(spec.targetPath, asidePath(spec.targetPath, context.runId)),
+      remote.install(partial, spec.targetPath, asidePath(spec.targetPath, context.runId)),
     );
-    await context.shell(spec.to, remote.rename(partial, spec.targetPath));
   },
   async alreadyDone(spec, context) {
     const copied = context.facts.copy;
@@ -45,24 +44,19 @@ export const copyRdb: StepImplementation<Spec> = {
 };
 
 async function copyAndVerify(spec: Spec, partial: string, context: StepContext): Promise<void> {
-  const sizeResult = await context.shell(spec.from, remote.size(spec.sourcePath));
-  const expectedBytes = Number(sizeResult.stdout.trim());
-  context.output(`Source: ${spec.sourcePath} on ${spec.from.name}, ${expectedBytes} bytes`);
+  const long = { timeoutMs: context.timeouts.copyMs };
   context.output(
     `[${spec.from.name}] $ ${remote.read(spec.sourcePath)}  |  bot  |  [${spec.to.name}] $ ${remote.write(partial)}`,
   );
-  const [sourceHash, copied] = await Promise.all([
-    context.shell(spec.from, remote.sha256(spec.sourcePath), {
-      timeoutMs: context.timeouts.copyMs,
-    }),
+  // The source's size and hash are read while the bytes flow: nothing waits on them.
+  const [source, copied] = await Promise.all([
+    context
+      .shell(spec.from, remote.sizeAndSha256(spec.sourcePath), long)
+      .then((result) => parseSizeAndHash(result.stdout)),
     relay(
       { host: context.remote(spec.from), command: remote.read(spec.sourcePath) },
       { host: context.remote(spec.to), command: remote.write(partial) },
-      {
-        timeoutMs: context.timeouts.copyMs,
-        expectedBytes,
-        onProgress: (line) => context.output(line),
-      },
+      { timeoutMs: context.timeouts.copyMs, onProgress: (line) => context.output(line) },
     ),
   ]);
   const rate =
@@ -72,33 +66,33 @@ async function copyAndVerify(spec: Spec, partial: string, context: StepContext):
   context.output(
     `Relayed ${copied.bytes} bytes in ${copied.durationMs} ms (${rate} MiB/s), SHA-256 in flight ${copied.sha256}`,
   );
-  const targetHash = await context.shell(spec.to, remote.sha256(partial), {
-    timeoutMs: context.timeouts.copyMs,
-  });
-  const targetSize = Number((await context.shell(spec.to, remote.size(partial))).stdout.trim());
-  const hashes = {
-    source: firstWord(sourceHash.stdout),
-    relayed: copied.sha256,
-    target: firstWord(targetHash.stdout),
-  };
-  if (copied.bytes !== expectedBytes || targetSize !== expectedBytes) {
+  // Reading the copy back and checking its structure both read the file: side by side.
+  const [target, check] = await Promise.allSettled([
+    context
+      .shell(spec.to, remote.sizeAndSha256(partial), long)
+      .then((result) => parseSizeAndHash(result.stdout)),
+    spec.checkRdb
+      ? context.shell(spec.to, remote.checkRdb(partial), long)
+      : Promise.resolve(undefined),
+  ]);
+  if (target.status === "rejected") throw target.reason;
+  if (copied.bytes !== source.bytes || target.value.bytes !== source.bytes) {
     throw new FailoverError(
       "VERIFY_FAILED",
-      `size mismatch: ${spec.from.name} has ${expectedBytes} bytes, ${copied.bytes} were relayed, ${spec.to.name} wrote ${targetSize}`,
+      `size mismatch: ${spec.from.name} has ${source.bytes} bytes, ${copied.bytes} were relayed, ${spec.to.name} wrote ${target.value.bytes}`,
     );
   }
-  if (hashes.source !== hashes.relayed || hashes.relayed !== hashes.target) {
+  if (source.sha256 !== copied.sha256 || copied.sha256 !== target.value.sha256) {
     throw new FailoverError(
       "VERIFY_FAILED",
-      `the copy is corrupt: SHA-256 on ${spec.from.name} ${hashes.source}, in flight ${hashes.relayed}, on ${spec.to.name} ${hashes.target}`,
+      `the copy is corrupt: SHA-256 on ${spec.from.name} ${source.sha256}, in flight ${copied.sha256}, on ${spec.to.name} ${target.value.sha256}`,
     );
   }
   context.output(
-    `SHA-256 matches on ${spec.from.name}, in flight and on ${spec.to.name}; sizes match (${targetSize} bytes).`,
+    `SHA-256 matches on ${spec.from.name}, in flight and on ${spec.to.name}; sizes match (${source.bytes} bytes).`,
   );
-  if (spec.checkRdb) {
-    await context.shell(spec.to, remote.checkRdb(partial), { timeoutMs: context.timeouts.copyMs });
-  } else {
+  if (check.status === "rejected") throw check.reason;
+  if (!spec.checkRdb) {
     context.warn(
       `redis-check-rdb is not installed on ${spec.to.name}; the file's structure was not checked (its hash was).`,
     );
@@ -109,6 +103,12 @@ async function copyAndVerify(spec: Spec, partial: string, context: StepContext):
     durationMs: copied.durationMs,
     targetPath: spec.targetPath,
   };
+}
+
+/** `wc -c` then `sha256sum` output: "1234\n<hash>  <path>". */
+function parseSizeAndHash(stdout: string): { bytes: number; sha256: string } {
+  const [size = "", hashLine = ""] = stdout.trim().split("\n");
+  return { bytes: Number(size.trim()), sha256: firstWord(hashLine) };
 }
 
 async function removeQuietly(context: StepContext, host: HostRef, path: string): Promise<void> {

@@ -16,11 +16,16 @@ type Spec = Extract<StepSpec, { kind: "snapshot" }>;
 export const snapshot: StepImplementation<Spec> = {
   async run(spec, context) {
     const node = context.redis(spec.host);
-    const before = Number(await context.command(spec.host, redisCommands.lastsave));
-    await waitForNextSecond(spec.host, before, context);
+    const lastSaveBefore = Number(await context.command(spec.host, redisCommands.lastsave));
+    const before: SaveMark = { lastSave: lastSaveBefore };
+    const saves = intField(await node.info("persistence"), "rdb_saves");
+    // Redis 7 counts saves; older servers only have LASTSAVE, whose one-second resolution
+    // would hide a save finishing within the same second.
+    if (saves !== undefined) before.saves = saves;
+    else await waitForNextSecond(spec.host, lastSaveBefore, context);
     let method: "BGSAVE" | "SAVE" = "BGSAVE";
     try {
-      await startBackgroundSave(spec.host, context);
+      await startBackgroundSave(spec.host, before, context);
       await waitForSave(spec.host, before, context);
     } catch (error) {
       if (!spec.fallbackToSave) throw error;
@@ -68,7 +73,11 @@ export const snapshot: StepImplementation<Spec> = {
   },
 };
 
-async function startBackgroundSave(host: HostRef, context: StepContext): Promise<void> {
+async function startBackgroundSave(
+  host: HostRef,
+  before: SaveMark,
+  context: StepContext,
+): Promise<void> {
   try {
     await context.command(host, redisCommands.bgsave);
   } catch (error) {
@@ -78,11 +87,11 @@ async function startBackgroundSave(host: HostRef, context: StepContext): Promise
       context.output(
         "A background save was already running; waiting for it, then taking a fresh one.",
       );
-      await waitUntil(
+      const after = await waitUntil(
         async () => {
           const info = await context.redis(host).info("persistence");
           return info.get("rdb_bgsave_in_progress") === "0"
-            ? { done: true, value: undefined }
+            ? { done: true, value: info }
             : { done: false, detail: "rdb_bgsave_in_progress:1" };
         },
         {
@@ -90,6 +99,11 @@ async function startBackgroundSave(host: HostRef, context: StepContext): Promise
           what: `the earlier save on ${host.name} to finish`,
         },
       );
+      // That save is not ours: ours must come after it.
+      before.lastSave = intField(after, "rdb_last_save_time") ?? before.lastSave;
+      const saves = intField(after, "rdb_saves");
+      if (saves !== undefined) before.saves = saves;
+      else await waitForNextSecond(host, before.lastSave, context);
       await context.command(host, redisCommands.bgsave);
     } else if (/rewriting in progress|AOF/i.test(message)) {
       await context.command(host, ["BGSAVE", "SCHEDULE"]);
@@ -99,7 +113,13 @@ async function startBackgroundSave(host: HostRef, context: StepContext): Promise
   }
 }
 
-async function waitForSave(host: HostRef, before: number, context: StepContext): Promise<void> {
+/** Where the server's save history stood before ours: a newer save must show in it. */
+interface SaveMark {
+  lastSave: number;
+  saves?: number;
+}
+
+async function waitForSave(host: HostRef, before: SaveMark, context: StepContext): Promise<void> {
   const node = context.redis(host);
   await waitUntil(
     async () => {
@@ -107,13 +127,18 @@ async function waitForSave(host: HostRef, before: number, context: StepContext):
       const inProgress = info.get("rdb_bgsave_in_progress") === "1";
       const status = info.get("rdb_last_bgsave_status");
       const lastSave = intField(info, "rdb_last_save_time") ?? 0;
+      const saves = intField(info, "rdb_saves");
+      const advanced =
+        before.saves !== undefined && saves !== undefined
+          ? saves > before.saves && lastSave >= before.lastSave
+          : lastSave > before.lastSave;
       if (inProgress) {
         return {
           done: false,
           detail: `rdb_bgsave_in_progress:1 for ${info.get("rdb_current_bgsave_time_sec") ?? "?"} s`,
         };
       }
-      if (lastSave > before) {
+      if (advanced) {
         if (status !== "ok") {
           throw new FailoverError(
             "VERIFY_FAILED",
@@ -128,17 +153,21 @@ async function waitForSave(host: HostRef, before: number, context: StepContext):
           `the snapshot on ${host.name} failed: rdb_last_bgsave_status:err (see its log)`,
         );
       }
-      return { done: false, detail: `waiting for LASTSAVE to pass ${before}` };
+      return { done: false, detail: `waiting for LASTSAVE to pass ${before.lastSave}` };
     },
     {
       timeoutMs: context.timeouts.snapshotMs,
-      intervalMs: 20,
-      maxIntervalMs: 250,
+      intervalMs: 10,
+      maxIntervalMs: 100,
       what: `the snapshot on ${host.name}`,
       onProgress: (detail) => context.output(`  ${detail}`),
     },
   );
-  context.output("  rdb_bgsave_in_progress:0, rdb_last_bgsave_status:ok, LASTSAVE advanced");
+  context.output(
+    before.saves !== undefined
+      ? "  rdb_bgsave_in_progress:0, rdb_last_bgsave_status:ok, rdb_saves advanced, LASTSAVE current"
+      : "  rdb_bgsave_in_progress:0, rdb_last_bgsave_status:ok, LASTSAVE advanced",
+  );
 }
 
 /** LASTSAVE has one-second resolution: a save finishing in the same second would not show. */
