@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
@@ -5,6 +6,7 @@ import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateSettings } from "../../src/app/state.js";
 import { createSlackBot, type SlackBot } from "../../src/slack/app.js";
 import { readSlackEnv } from "../../src/slack/env.js";
+import { waitFor } from "../harness/redis-server.js";
 import {
   type ActionUser,
   blockActionsBody,
@@ -149,4 +151,42 @@ export async function startBot(
       if (!options.double) await double.close();
     },
   };
+}
+
+/**
+ * The real entry point (`npm start` runs the same file, compiled) in its own process, so a
+ * test can kill it with SIGKILL. The caller kills it at the end.
+ */
+export async function startBotProcess(options: {
+  double: SlackDouble;
+  inventoryPath: string;
+  port: number;
+  stateDir: string;
+  env?: Record<string, string>;
+}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/slack/main.ts"], {
+    env: {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: options.double.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: options.double.apiUrl,
+      PORT: String(options.port),
+      INVENTORY_FILE: options.inventoryPath,
+      STATE_DIR: options.stateDir,
+      LOCK_LEASE_SECONDS: "2",
+      LOG_LEVEL: "info",
+      ...options.env,
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  child.stderr?.on("data", (chunk) => {
+    log += chunk;
+  });
+  await waitFor(async () => log.includes('"msg":"bot started"') || child.exitCode !== null, {
+    what: "the bot process to start",
+    timeoutMs: 20_000,
+  });
+  if (child.exitCode !== null) throw new Error(`the bot exited: ${log}`);
+  return child;
 }

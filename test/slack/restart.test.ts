@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,7 +23,14 @@ import {
   slashCommandBody,
   startSlackDouble,
 } from "../slack-double/index.js";
-import { CHANNEL, type RunningBot, SIGNING_SECRET, startBot, USERS } from "./bot-harness.js";
+import {
+  CHANNEL,
+  type RunningBot,
+  SIGNING_SECRET,
+  startBot,
+  startBotProcess,
+  USERS,
+} from "./bot-harness.js";
 
 let topology: TestTopology | undefined;
 let double: SlackDouble | undefined;
@@ -65,33 +72,14 @@ async function rootOfNewPlan(d: SlackDouble): Promise<string> {
   return String((call.response.body as { ts: string }).ts);
 }
 
-/** The real entry point (`npm start` runs the same file, built), as its own process. */
 async function botProcess(t: TestTopology, d: SlackDouble, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/slack/main.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      SLACK_BOT_TOKEN: d.botToken,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: d.apiUrl,
-      PORT: String(port),
-      INVENTORY_FILE: t.inventoryPath,
-      STATE_DIR: join(t.root, "bot-state"),
-      LOCK_LEASE_SECONDS: "2",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = await startBotProcess({
+    double: d,
+    inventoryPath: t.inventoryPath,
+    port,
+    stateDir: join(t.root, "bot-state"),
   });
   processes.push(child);
-  let log = "";
-  child.stderr?.on("data", (chunk) => {
-    log += chunk;
-  });
-  child.stdout?.on("data", () => {});
-  await waitFor(async () => log.includes('"msg":"bot started"') || child.exitCode !== null, {
-    what: "the bot process to start",
-    timeoutMs: 20_000,
-  });
-  if (child.exitCode !== null) throw new Error(`the bot exited: ${log}`);
   return child;
 }
 

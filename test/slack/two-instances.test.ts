@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -27,7 +27,14 @@ import {
   slashCommandBody,
   startSlackDouble,
 } from "../slack-double/index.js";
-import { CHANNEL, type RunningBot, SIGNING_SECRET, startBot, USERS } from "./bot-harness.js";
+import {
+  CHANNEL,
+  type RunningBot,
+  SIGNING_SECRET,
+  startBot,
+  startBotProcess,
+  USERS,
+} from "./bot-harness.js";
 
 let topology: TestTopology | undefined;
 let controlPlane: RedisServer | undefined;
@@ -141,33 +148,15 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
     timeout: 120_000,
   }, async () => {
     const { m, keys, t, d, stateUrl } = await setUp({ start: "sleep 6; redis-server {config}" });
-    const env = (port: number, dir: string) => ({
-      PATH: process.env.PATH,
-      SLACK_BOT_TOKEN: d.botToken,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: d.apiUrl,
-      PORT: String(port),
-      INVENTORY_FILE: t.inventoryPath,
-      STATE_DIR: join(t.root, dir),
-      STATE_REDIS_URL: stateUrl,
-      LOCK_LEASE_SECONDS: "2",
-      LOG_LEVEL: "info",
-    });
     const start = async (port: number, dir: string) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/slack/main.ts"], {
-        env: env(port, dir),
-        stdio: ["ignore", "ignore", "pipe"],
+      const child = await startBotProcess({
+        double: d,
+        inventoryPath: t.inventoryPath,
+        port,
+        stateDir: join(t.root, dir),
+        env: { STATE_REDIS_URL: stateUrl },
       });
       children.push(child);
-      let log = "";
-      child.stderr?.on("data", (chunk) => {
-        log += chunk;
-      });
-      await waitFor(async () => log.includes('"msg":"bot started"') || child.exitCode !== null, {
-        what: "a bot process",
-        timeoutMs: 20_000,
-      });
-      if (child.exitCode !== null) throw new Error(log);
       return child;
     };
     const [portOne, portTwo] = [await freePort("127.0.0.1"), await freePort("127.0.0.1")];
