@@ -235,8 +235,7 @@ class PlanContext {
     });
     if (aofOn) specs.push({ kind: "enable-aof", host: spareRef });
     specs.push({ kind: "replicate", replica: sourceRef, master: spareRef });
-    for (const other of others)
-      specs.push({ kind: "replicate", replica: ref(this.#host(other.name)), master: spareRef });
+    specs.push(...this.#repoint(others, spareRef));
     specs.push(
       ...this.#finish(spareRef, [sourceRef, ...others.map((node) => ref(this.#host(node.name)))]),
     );
@@ -276,13 +275,7 @@ class PlanContext {
         mustBeSilent: [],
       },
       { kind: "promote", host: targetRef },
-      ...others.map(
-        (other): StepSpec => ({
-          kind: "replicate",
-          replica: ref(this.#host(other.name)),
-          master: targetRef,
-        }),
-      ),
+      ...this.#repoint(others, targetRef),
     ];
     const spareSteps = this.#spareAsReplica(targetRef);
     if ("reason" in spareSteps) return { ok: false, refusal: spareSteps };
@@ -357,13 +350,7 @@ class PlanContext {
               },
             }),
       },
-      ...others.map(
-        (other): StepSpec => ({
-          kind: "replicate",
-          replica: ref(this.#host(other.name)),
-          master: targetRef,
-        }),
-      ),
+      ...this.#repoint(others, targetRef),
     ];
     const spareSteps = this.#spareAsReplica(targetRef);
     if ("reason" in spareSteps) return { ok: false, refusal: spareSteps };
@@ -390,6 +377,17 @@ class PlanContext {
       specs,
       risks,
       `None expected: ${target.name} takes over only once it has every write ${master.name} acknowledged.`,
+    );
+  }
+
+  /** Each of `replicas` made a replica of `master`, in order. */
+  #repoint(replicas: readonly NodeState[], master: HostRef): StepSpec[] {
+    return replicas.map(
+      (replica): StepSpec => ({
+        kind: "replicate",
+        replica: ref(this.#host(replica.name)),
+        master,
+      }),
     );
   }
 

@@ -469,9 +469,17 @@ export async function waitForReplicaSync(
         replication(master),
         replication(replica),
       ]);
+      // The master must see it too: it lists a replica as online only once the sync is done.
+      const onlineOnMaster = Object.entries(
+        Object.fromEntries(masterInfo.split(/\r?\n/).map((line) => line.split(":"))),
+      )
+        .filter(([field]) => /^slave\d+$/.test(field))
+        .some(([, value]) => String(value).includes("state=online"));
       return (
         infoField(replicaInfo, "master_link_status") === "up" &&
-        infoField(replicaInfo, "slave_repl_offset") === infoField(masterInfo, "master_repl_offset")
+        infoField(replicaInfo, "slave_repl_offset") ===
+          infoField(masterInfo, "master_repl_offset") &&
+        onlineOnMaster
       );
     },
     { what: "the replica to be in sync with its master", timeoutMs, intervalMs: 100 },

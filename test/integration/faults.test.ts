@@ -2,14 +2,14 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadData, waitForReplicaSync } from "../harness/redis-server.js";
+import { waitForReplicaSync } from "../harness/redis-server.js";
 import {
   buildTopology,
   type Machine,
   type MachineSpec,
   type TestTopology,
 } from "../harness/topology.js";
-import { dbsize, info, planOrThrow, waitForLinkDown } from "./helpers.js";
+import { dbsize, info, lostMasterTopology, planOrThrow } from "./helpers.js";
 
 let topology: TestTopology | undefined;
 const cleanups: Array<() => Promise<void>> = [];
@@ -32,17 +32,9 @@ async function brokenCat(script: string): Promise<Record<string, string>> {
 }
 
 async function lostMaster(spare: Partial<MachineSpec>, data = { keys: 4_000, valueBytes: 2_048 }) {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master" },
-    { name: "machine-b", role: "replica" },
-    { name: "machine-c", role: "spare", ...spare },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  const keys = await loadData(m["machine-a"]!.server!, { ...data, incompressible: true });
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
-  await m["machine-a"]!.server!.kill();
-  await waitForLinkDown(m["machine-b"]!);
-  return { topology, m, keys, engine: await topology.engine() };
+  const lost = await lostMasterTopology(spare, { ...data, incompressible: true });
+  topology = lost.topology;
+  return { ...lost, engine: await topology.engine() };
 }
 
 /** B and C are as they were before the run: B a replica of the lost A with its data, C with nothing. */

@@ -2,8 +2,13 @@ import { Redis } from "ioredis";
 import type { FailoverEngine } from "../../src/engine/engine.js";
 import type { RunEvent } from "../../src/engine/events.js";
 import type { FailoverRequest, Plan } from "../../src/plan/types.js";
-import { waitFor } from "../harness/redis-server.js";
-import type { Machine } from "../harness/topology.js";
+import { loadData, waitFor, waitForReplicaSync } from "../harness/redis-server.js";
+import {
+  buildTopology,
+  type Machine,
+  type MachineSpec,
+  type TestTopology,
+} from "../harness/topology.js";
 
 export function client(machine: Pick<Machine, "ip" | "port">): Redis {
   const redis = new Redis({
@@ -75,4 +80,35 @@ export function recordEvents(): {
         .map((event) => event.text)
         .join("\n"),
   };
+}
+
+/**
+ * The book's scenario, ready to fail over: A (master) with data, B (its replica) caught up,
+ * spare C with Redis stopped; then A is killed and B has noticed. The caller closes it.
+ */
+export async function lostMasterTopology(
+  spare: Partial<MachineSpec> = {},
+  data: { keys: number; valueBytes: number; incompressible?: boolean } = {
+    keys: 2_000,
+    valueBytes: 16,
+  },
+): Promise<{ topology: TestTopology; m: Record<string, Machine>; keys: number }> {
+  const topology = await buildTopology([
+    { name: "machine-a", role: "master" },
+    { name: "machine-b", role: "replica" },
+    { name: "machine-c", role: "spare", ...spare },
+  ]);
+  try {
+    const m = topology.machines as Record<string, Machine>;
+    const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
+    const server = (machine: Machine) => machine.server as NonNullable<Machine["server"]>;
+    const keys = await loadData(server(a), data);
+    await waitForReplicaSync(server(a), server(b));
+    await server(a).kill();
+    await waitForLinkDown(b);
+    return { topology, m, keys };
+  } catch (error) {
+    await topology.close();
+    throw error;
+  }
 }

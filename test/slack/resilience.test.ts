@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
-import { loadData, waitFor, waitForReplicaSync } from "../harness/redis-server.js";
-import {
-  buildTopology,
-  type Machine,
-  type MachineSpec,
-  type TestTopology,
-} from "../harness/topology.js";
-import { dbsize, info, waitForLinkDown } from "../integration/helpers.js";
+import { waitFor } from "../harness/redis-server.js";
+import type { MachineSpec, TestTopology } from "../harness/topology.js";
+import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
 import { messageButtons, messageText, SLACK_LIMITS } from "../slack-double/index.js";
 import { CHANNEL, type RunningBot, startBot, USERS } from "./bot-harness.js";
 
@@ -22,16 +17,9 @@ afterEach(async () => {
 
 /** A, B and spare C with A already lost; the Slack bot up; a replace plan posted. Returns the root ts. */
 async function lostMasterWithPlan(spare: Partial<MachineSpec> = {}) {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master" },
-    { name: "machine-b", role: "replica" },
-    { name: "machine-c", role: "spare", ...spare },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  const keys = await loadData(m["machine-a"]!.server!, { keys: 2_000, valueBytes: 16 });
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
-  await m["machine-a"]!.server!.kill();
-  await waitForLinkDown(m["machine-b"]!);
+  const lost = await lostMasterTopology(spare);
+  topology = lost.topology;
+  const { m, keys } = lost;
   running = await startBot(topology.inventoryPath);
   await running.command("failover cache-test --mode replace");
   const call = await running.double.waitForCall(

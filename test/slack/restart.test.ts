@@ -5,14 +5,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
 import { freePort } from "../harness/addresses.js";
-import { loadData, waitFor, waitForReplicaSync } from "../harness/redis-server.js";
-import {
-  buildTopology,
-  type Machine,
-  type MachineSpec,
-  type TestTopology,
-} from "../harness/topology.js";
-import { dbsize, info, waitForLinkDown } from "../integration/helpers.js";
+import { waitFor } from "../harness/redis-server.js";
+import type { MachineSpec, TestTopology } from "../harness/topology.js";
+import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
 import {
   blockActionsBody,
   clickButton,
@@ -46,16 +41,9 @@ afterEach(async () => {
 });
 
 async function lostMaster(spare: Partial<MachineSpec> = {}) {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master" },
-    { name: "machine-b", role: "replica" },
-    { name: "machine-c", role: "spare", ...spare },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  const keys = await loadData(m["machine-a"]!.server!, { keys: 2_000, valueBytes: 16 });
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
-  await m["machine-a"]!.server!.kill();
-  await waitForLinkDown(m["machine-b"]!);
+  const lost = await lostMasterTopology(spare);
+  topology = lost.topology;
+  const { m, keys } = lost;
   double = await startSlackDouble({
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
