@@ -63,7 +63,7 @@ export async function runCli(
       );
     });
 
-  program
+  const failover = program
     .command("failover")
     .description("plan and run a failover: preflight, plan, confirmation, then every step verified")
     .argument("<cluster>", "cluster name from the inventory")
@@ -80,10 +80,8 @@ export async function runCli(
     .option(
       "--replica <host>",
       "replica to use: snapshot source (replace) or new master (promote, switchover)",
-    )
-    .option("--dry-run", "show the plan and change nothing")
-    .option("--yes", "run without asking to type the cluster name")
-    .option("--json", "one JSON object per line: plan, step, result")
+    );
+  withRunOptions(failover)
     .addOption(inventoryOption())
     .action(
       async (
@@ -102,16 +100,14 @@ export async function runCli(
       },
     );
 
-  program
+  const fence = program
     .command("fence")
     .description(
       "after a failover: make an old master that came back a replica of the current master",
     )
     .argument("<cluster>", "cluster name from the inventory")
-    .option("--host <host>", "fence this host only (default: every other master holding data)")
-    .option("--dry-run", "show the plan and change nothing")
-    .option("--yes", "run without asking to type the cluster name")
-    .option("--json", "one JSON object per line: plan, step, result")
+    .option("--host <host>", "fence this host only (default: every other master holding data)");
+  withRunOptions(fence)
     .addOption(inventoryOption())
     .action(
       async (
@@ -170,6 +166,14 @@ export async function runCli(
   } finally {
     await session.close();
   }
+}
+
+/** The flags every command that changes a cluster shares (failover, fence): part of the CLI contract. */
+function withRunOptions(command: Command): Command {
+  return command
+    .option("--dry-run", "show the plan and change nothing")
+    .option("--yes", "run without asking to type the cluster name")
+    .option("--json", "one JSON object per line: plan, step, result");
 }
 
 function handleError(error: unknown, io: CliIo): number {

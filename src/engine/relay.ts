@@ -13,8 +13,6 @@ export interface RelayResult {
 
 export interface RelayOptions {
   timeoutMs: number;
-  /** Total size if known, for progress percentages. */
-  expectedBytes?: number;
   onProgress?: (line: string) => void;
   progressIntervalMs?: number;
 }
@@ -43,7 +41,7 @@ export async function relay(
       const now = performance.now();
       if (options.onProgress && now - lastReport >= interval) {
         lastReport = now;
-        options.onProgress(progressLine(bytes, options.expectedBytes, now - started));
+        options.onProgress(progressLine(bytes, now - started));
       }
       callback(null, chunk);
     },
@@ -94,7 +92,7 @@ export async function relay(
     clearTimeout(timer);
   }
   const durationMs = performance.now() - started;
-  options.onProgress?.(progressLine(bytes, options.expectedBytes, durationMs));
+  options.onProgress?.(progressLine(bytes, durationMs));
   return { bytes, sha256: hash.digest("hex"), durationMs: Math.round(durationMs) };
 }
 
@@ -118,11 +116,8 @@ function failOnExit(host: string, command: ShellCommand, exit: ExitStatus, stder
   );
 }
 
-function progressLine(bytes: number, expected: number | undefined, elapsedMs: number): string {
+function progressLine(bytes: number, elapsedMs: number): string {
   const mib = bytes / 1024 / 1024;
   const rate = elapsedMs > 0 ? mib / (elapsedMs / 1000) : 0;
-  const share = expected
-    ? ` of ${(expected / 1024 / 1024).toFixed(1)} MiB (${Math.floor((bytes / expected) * 100)}%)`
-    : "";
-  return `  copied ${mib.toFixed(1)} MiB${share} at ${rate.toFixed(1)} MiB/s`;
+  return `  copied ${mib.toFixed(1)} MiB at ${rate.toFixed(1)} MiB/s`;
 }

@@ -27,9 +27,6 @@ export const remote = {
   install(from: string, to: string, aside: string): ShellCommand {
     return sh`{ if [ -e ${to} ]; then test ! -e ${aside} && mv -- ${to} ${aside}; fi; } && mv -f -- ${from} ${to}`;
   },
-  size(path: string): ShellCommand {
-    return sh`wc -c < ${path}`;
-  },
   read(path: string): ShellCommand {
     return sh`cat -- ${path}`;
   },
@@ -45,9 +42,6 @@ export const remote = {
   /** Renames only if the source exists; fails rather than overwrite an existing destination. */
   moveAsideIfPresent(path: string, aside: string): ShellCommand {
     return sh`if [ -e ${path} ]; then test ! -e ${aside} && mv -- ${path} ${aside}; fi`;
-  },
-  rename(from: string, to: string): ShellCommand {
-    return sh`mv -f -- ${from} ${to}`;
   },
   /** Switches `appendonly yes` off in redis.conf, keeping the original beside it. */
   disableAof(configPath: string, backupSuffix: string): ShellCommand {

@@ -16,13 +16,6 @@ export type SlashCommand =
 
 export type ParsedCommand = { ok: true; command: SlashCommand } | { ok: false; error: string };
 
-export const USAGE = [
-  "`/redis help`",
-  "`/redis status <cluster>`",
-  "`/redis history <cluster>`",
-  "`/redis failover <cluster> [--mode replace|promote|switchover] [--spare HOST] [--replica HOST] [--dry-run]`",
-].join("\n");
-
 /**
  * Parses the text after `/redis` strictly: an unknown flag, a flag without its value or a stray
  * word is an error, never guessed at. Phones and some keyboards turn "--" into a dash, which is

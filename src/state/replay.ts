@@ -1,5 +1,5 @@
 import type { RunFacts, StepStatus } from "../engine/events.js";
-import type { HostRef, Plan } from "../plan/types.js";
+import type { Plan } from "../plan/types.js";
 import type { RunState } from "./run-state.js";
 import type { JournalRecord } from "./types.js";
 
@@ -31,17 +31,8 @@ export interface RunHistory {
     { status: StepStatus; durationMs: number; output: string; error?: string; warnings: string[] }
   >;
   facts: RunFacts;
-  finished?: {
-    at: number;
-    ok: boolean;
-    aborted: boolean;
-    abortedBy?: string;
-    durationMs: number;
-    newMaster?: HostRef;
-    failedStep?: { index: number; title: string; error: string };
-    warnings: string[];
-    nextActions: string[];
-  };
+  /** The run-finished record of the latest attempt. */
+  finished?: Omit<Extract<JournalRecord, { type: "run-finished" }>, "type" | "runId" | "cluster">;
   /** Set when a recovery was offered for the current attempt. */
   interruptedAt?: number;
 }
@@ -119,17 +110,10 @@ function apply(run: RunHistory, record: Exclude<JournalRecord, { type: "requeste
       return;
     case "run-finished":
       run.state = record.ok ? "succeeded" : record.aborted ? "aborted" : "failed";
-      run.finished = {
-        at: record.at,
-        ok: record.ok,
-        aborted: record.aborted,
-        durationMs: record.durationMs,
-        warnings: record.warnings,
-        nextActions: record.nextActions,
-        ...(record.abortedBy ? { abortedBy: record.abortedBy } : {}),
-        ...(record.newMaster ? { newMaster: record.newMaster } : {}),
-        ...(record.failedStep ? { failedStep: record.failedStep } : {}),
-      };
+      {
+        const { type: _type, runId: _runId, cluster: _cluster, ...finished } = record;
+        run.finished = finished;
+      }
       if (record.abortedBy) run.decidedBy = record.abortedBy;
       delete run.inFlightStep;
       return;

@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import type { RunEvent, RunFacts } from "../engine/events.js";
 import type { Checkpoint } from "../engine/executor.js";
 import type { Plan } from "../plan/types.js";
@@ -168,8 +167,4 @@ export class RunJournal {
   async run(runId: string): Promise<RunHistory | undefined> {
     return (await this.runs({ runId })).get(runId);
   }
-}
-
-export function logJournalTrouble(log: Logger, error: unknown, what: string): void {
-  log.error({ err: error instanceof Error ? error.message : String(error) }, `journal: ${what}`);
 }
