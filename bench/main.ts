@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
-import { log, type Measurement } from "./lib.js";
+import { reapAll } from "../test/harness/processes.js";
+import { stopAllSshd } from "../test/harness/sshd.js";
+import { log, runScenarios, type Scenario } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
 import { promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
@@ -10,20 +12,34 @@ import { switchoverWrites } from "./scenarios/switchover-writes.js";
 /**
  * `npm run bench`: every figure is ours against a baseline measured in the same run on the
  * same loopback topology (machines here are shared and noisy; only ratios compare).
+ * Each scenario runs on its own: a failure is recorded in the results with its reason, the
+ * others still run, and bench/results/latest.json is always written (exit code 1 then).
  */
 const quick = process.env.BENCH_QUICK === "1";
 const runs = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 3));
 const only = process.env.BENCH_ONLY?.split(",");
-const want = (name: string) => !only || only.includes(name);
+const timeoutMs = 1000 * Number(process.env.BENCH_SCENARIO_TIMEOUT_S ?? (quick ? 300 : 3600));
 
-const results: Measurement[] = [];
+// One line per scenario; `name` is what BENCH_ONLY selects.
+const scenarios: Scenario[] = [
+  { name: "replace", run: () => replaceVsManual({ runs, dataMb: quick ? 32 : 300 }) },
+  {
+    name: "copy",
+    run: () => copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 }),
+  },
+  { name: "promote", run: () => promoteVsSentinel({ runs }) },
+  { name: "switchover", run: () => switchoverWrites({ runs }) },
+  { name: "ack", run: () => ackLatency({ requests: 200 }) },
+];
+
 const started = Date.now();
-if (want("replace")) results.push(await replaceVsManual({ runs, dataMb: quick ? 32 : 300 }));
-if (want("copy"))
-  results.push(...(await copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 })));
-if (want("promote")) results.push(await promoteVsSentinel({ runs }));
-if (want("switchover")) results.push(...(await switchoverWrites({ runs })));
-if (want("ack")) results.push(await ackLatency({ requests: 200 }));
+const { measurements: results, failures } = await runScenarios(
+  scenarios.filter((scenario) => !only || only.includes(scenario.name)),
+  { timeoutMs },
+);
+// Whatever a failed or timed-out scenario left running.
+await stopAllSshd().catch(() => undefined);
+await reapAll().catch(() => undefined);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const report = {
@@ -32,6 +48,7 @@ const report = {
   quick,
   durationMs: Date.now() - started,
   measurements: results,
+  failures,
 };
 await mkdir("bench/results", { recursive: true });
 await writeFile("bench/results/latest.json", `${JSON.stringify(report, null, 2)}\n`);
@@ -39,8 +56,8 @@ await writeFile("bench/results/latest.json", `${JSON.stringify(report, null, 2)}
 const rows = results.map((r) => [
   r.name,
   `${r.ours} ${r.unit}`,
-  `${r.baseline} ${r.unit}`,
-  String(r.ratio),
+  r.baselineFailed === undefined ? `${r.baseline} ${r.unit}` : "FAILED",
+  r.baselineFailed === undefined ? String(r.ratio) : "-",
   String(r.runs),
   r.goal,
   r.met ? "met" : "NOT met",
@@ -58,8 +75,12 @@ process.stdout.write(
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
     ...results.map((r) => `  ${r.name}: baseline = ${r.baselineIs}`),
+    ...results.flatMap((r) =>
+      r.baselineFailed === undefined ? [] : [`  ${r.name}: baseline FAILED: ${r.baselineFailed}`],
+    ),
+    ...failures.map((f) => `  scenario ${f.scenario} FAILED: ${f.reason}`),
     "",
   ].join("\n"),
 );
 log(`wrote bench/results/latest.json in ${Math.round((Date.now() - started) / 1000)} s`);
-process.exit(0);
+process.exit(failures.length === 0 ? 0 : 1);

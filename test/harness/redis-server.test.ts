@@ -202,11 +202,9 @@ describe("temp dirs", () => {
 });
 
 describe("data helpers", () => {
-  it("loadData fills 50 MB in seconds and keyCount matches", async () => {
+  it("loadData fills 50 MB with one DEBUG POPULATE and keyCount matches", async () => {
     const server = await startRedis(await serverOptions("data"));
-    const started = Date.now();
     expect(await loadData(server, { keys: 50_000, valueBytes: 1_000 })).toBe(50_000);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(await server.client().info("commandstats")).toContain("cmdstat_debug:calls=1");
     const memory = await server.client().info("memory");
     expect(Number(infoField(memory, "used_memory"))).toBeGreaterThan(50_000_000);

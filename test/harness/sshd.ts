@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -132,6 +132,12 @@ export async function fingerprintOfFile(file: string): Promise<string> {
   return fingerprint;
 }
 
+/** What `ssh-keygen -lf` prints for a public key blob, without running it. */
+function fingerprintOf(base64Blob: string): string {
+  const digest = createHash("sha256").update(Buffer.from(base64Blob, "base64")).digest("base64");
+  return `SHA256:${digest.replace(/=+$/, "")}`;
+}
+
 function knownHostsName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
@@ -144,7 +150,7 @@ async function makeHostKey(dir: string, host: string, type: HostKeyAlgorithm) {
     file,
     keyType,
     publicKey: `${keyType} ${base64}`,
-    fingerprint: await fingerprintOfFile(`${file}.pub`),
+    fingerprint: fingerprintOf(base64),
   };
 }
 
@@ -201,6 +207,12 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
 
     const marker = `RFB_SSHD_HARNESS=${randomUUID()}`;
     const configFile = join(dir, "sshd_config");
+    // Sessions get an empty home of their own: root's dotfiles on this machine (a .bashrc that
+    // runs `pyenv rehash` under a lock, say) must neither slow every command down nor leave a
+    // stale lock behind when a test kills a session mid-login.
+    const home = join(dir, "home");
+    await mkdir(home, { recursive: true });
+    const env = { HOME: home, ...options.env };
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort(host));
       const listen = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -211,7 +223,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
           listen,
           hostKeys.map((k) => k.file),
           marker,
-          options.env ?? {},
+          env,
         ),
       );
       try {

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { stringify } from "yaml";
@@ -12,7 +12,7 @@ import {
   stopRedisByPidfile,
   writeRedisConfig,
 } from "./redis-server.js";
-import { type SshdHandle, startSshd, type UserKey } from "./sshd.js";
+import { generateUserKey, type SshdHandle, startSshd, type UserKey } from "./sshd.js";
 import { makeTempRoot, type TempRoot } from "./temp.js";
 
 export type MachineRole = "master" | "replica" | "spare";
@@ -78,54 +78,74 @@ export async function buildTopology(
   const logLines: string[] = [];
   const engines: FailoverEngine[] = [];
   let userKey: UserKey | undefined;
+  /** Runs the starts at once; every one that succeeded is stopped later, even if another failed. */
+  const startAll = async <T extends { stop(): Promise<void> }>(starts: Array<Promise<T>>) => {
+    const outcomes = await Promise.allSettled(starts);
+    for (const outcome of outcomes) if (outcome.status === "fulfilled") started.push(outcome.value);
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+    return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+  };
   try {
     const configIp = block.ip(1);
-    const configRedis = await startRedis({
-      name: "config",
-      host: configIp,
-      port: await freePort(configIp),
-      dir: join(temp.path, "config-redis"),
-    });
-    started.push(configRedis);
-
     for (const [i, spec] of specs.entries()) {
       const ip = block.ip(i + 11);
       const dir = join(temp.path, spec.name);
-      const files = redisFiles(dir);
-      const machine: Machine = {
+      machines[spec.name] = {
         spec,
         name: spec.name,
         ip,
         port: await freePort(ip),
         dir,
-        ...files,
+        ...redisFiles(dir),
       };
-      machines[spec.name] = machine;
-      if (!spec.noSsh) {
-        const sshd = await startSshd({
-          host: ip,
+    }
+    const withSsh = specs.filter((spec) => !spec.noSsh);
+    if (withSsh.length > 0) {
+      // One bot key for every machine, made where the first machine's sshd keeps its files.
+      const keyDir = join(temp.path, `${withSsh[0]?.name}-sshd`);
+      await mkdir(keyDir, { recursive: true });
+      userKey = await generateUserKey(keyDir);
+    }
+
+    // Every machine is independent until replication starts: start them all at once.
+    const master = specs.find((spec) => spec.role === "master");
+    const masterMachine = master ? machines[master.name] : undefined;
+    const startServer = async (spec: MachineSpec) => {
+      const machine = machines[spec.name] as Machine;
+      const options = redisOptions(machine, spec.role === "replica" ? masterMachine : undefined);
+      machine.server = await startRedis(options);
+      return machine.server;
+    };
+    const configStart = startRedis({
+      name: "config",
+      host: configIp,
+      port: await freePort(configIp),
+      dir: join(temp.path, "config-redis"),
+    });
+    await startAll<{ stop(): Promise<void> }>([
+      configStart,
+      ...withSsh.map(async (spec) => {
+        const machine = machines[spec.name] as Machine;
+        machine.sshd = await startSshd({
+          host: machine.ip,
           dir: join(temp.path, `${spec.name}-sshd`),
           ...(userKey ? { userKey } : {}),
           ...(spec.sshEnv ? { env: spec.sshEnv } : {}),
         });
-        userKey ??= sshd.userKey;
-        machine.sshd = sshd;
-        started.push(sshd);
-      }
-    }
-
-    const master = specs.find((spec) => spec.role === "master");
-    const masterMachine = master ? machines[master.name] : undefined;
-    for (const spec of specs) {
-      const machine = machines[spec.name] as Machine;
-      const options = redisOptions(machine, spec.role === "replica" ? masterMachine : undefined);
-      if (spec.role === "spare") {
-        await writeRedisConfig({ ...options, daemonize: true });
-      } else {
-        machine.server = await startRedis(options);
-        started.push(machine.server);
-      }
-    }
+        return machine.sshd;
+      }),
+      ...specs.filter((spec) => spec.role === "master").map(startServer),
+      ...specs
+        .filter((spec) => spec.role === "spare")
+        .map(async (spec) => {
+          const machine = machines[spec.name] as Machine;
+          await writeRedisConfig({ ...redisOptions(machine, undefined), daemonize: true });
+          return { stop: async () => {} };
+        }),
+    ]);
+    await startAll(specs.filter((spec) => spec.role === "replica").map(startServer));
+    const configRedis = await configStart;
 
     const knownHostsPath = join(temp.path, "known_hosts");
     await writeFile(

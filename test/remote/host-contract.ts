@@ -113,12 +113,10 @@ export function remoteHostContract(setup: ContractSetup): void {
 
     it("timeout rejects with REMOTE_COMMAND_TIMEOUT and kills the command and its children", async () => {
       const pidFile = file(`timeout-${randomBytes(4).toString("hex")}`);
-      const started = Date.now();
       const error = await host()
         .exec(sh`sleep 1000 & echo $! > ${pidFile}; wait`, { timeoutMs: 500 })
         .catch((e: unknown) => e);
       expect(isFailoverError(error, "REMOTE_COMMAND_TIMEOUT")).toBe(true);
-      expect(Date.now() - started).toBeLessThan(5_000);
       expect((error as Error).message).toContain(host().name);
       const pid = Number((await host().exec(sh`cat ${pidFile}`)).stdout);
       expect(pid).toBeGreaterThan(0);

@@ -295,12 +295,12 @@ describe("SshHost against a real sshd", () => {
     it("reports SSH_UNREACHABLE at once when nothing listens", async () => {
       const ip = block.ip(3);
       const port = await freePort(ip);
-      const started = Date.now();
       const error = await failure(makeHost({ host: ip, port }).exec(sh`true`));
       expect(error.code).toBe("SSH_UNREACHABLE");
-      expect(Date.now() - started).toBeLessThan(2_000);
       expect(error.message).toContain(`redis-a (root@${ip}:${port})`);
+      // The refusal itself, not the connect timeout running out.
       expect(error.message).toContain("connection refused");
+      expect(error.message).not.toMatch(/no SSH handshake within/);
     });
 
     it("reports SSH_UNREACHABLE after connectTimeoutMs when the server never speaks", async () => {
@@ -311,12 +311,10 @@ describe("SshHost against a real sshd", () => {
       try {
         const address = silent.address();
         const port = typeof address === "object" && address ? address.port : 0;
-        const started = Date.now();
         const error = await failure(
           makeHost({ host: ip, port, connectTimeoutMs: 300 }).exec(sh`true`),
         );
         expect(error.code).toBe("SSH_UNREACHABLE");
-        expect(Date.now() - started).toBeLessThan(3_000);
         expect(error.message).toContain("no SSH handshake within 0.3s");
       } finally {
         for (const socket of sockets) socket.destroy();

@@ -18,13 +18,20 @@ import { type RecordingLogger, recordingLogger } from "./recording-logger.js";
 const SECRET = "d0ub1e-signing-secret-0123456789abcdef";
 const OPS = "C0OPS00001";
 const ALICE = { id: "U0ALICE", username: "alice" };
-const SLOW_MS = 800;
 
 let double: SlackDouble;
 let app: App | undefined;
 let logger: RecordingLogger;
 let url: string;
 const seen: string[] = [];
+/** The "slow" command's listener holds until the test opens this gate. */
+let openSlowGate = () => {};
+let slowGate = Promise.resolve();
+function closeSlowGate(): void {
+  slowGate = new Promise((resolve) => {
+    openSlowGate = resolve;
+  });
+}
 
 /** A real Bolt App on its default HTTPReceiver, talking to the double. */
 async function startApp(processBeforeResponse = false): Promise<void> {
@@ -65,7 +72,11 @@ async function startApp(processBeforeResponse = false): Promise<void> {
         },
       ],
     });
-    if (command.text === "slow") await sleep(SLOW_MS);
+    if (command.text === "slow") {
+      seen.push("slow:holding");
+      await slowGate;
+      seen.push("slow:done");
+    }
   });
   app.action("approve", async ({ ack, body, client }) => {
     await ack();
@@ -218,16 +229,26 @@ describe("Bolt App with the HTTP receiver", () => {
   });
 
   it("processBeforeResponse holds the HTTP reply until the listener finishes", async () => {
+    // What the listener had done when the HTTP reply arrived.
+    const doneAtReply = async (reply: ReturnType<typeof postSigned>) => {
+      const { body } = await reply;
+      return { body, done: seen.includes("slow:done") };
+    };
+
+    closeSlowGate();
     await startApp(false);
-    const quick = await postSigned(url, SECRET, command("slow"));
-    expect(quick.body).toBe("Working on it");
-    expect(quick.elapsedMs).toBeLessThan(SLOW_MS);
+    const quick = await doneAtReply(postSigned(url, SECRET, command("slow")));
+    expect(quick).toEqual({ body: "Working on it", done: false });
+    openSlowGate();
+    await expect.poll(() => seen).toContain("slow:done");
     await app?.stop();
 
+    seen.length = 0;
+    closeSlowGate();
     await startApp(true);
-    const held = await postSigned(url, SECRET, command("slow"));
-    expect(held.status).toBe(200);
-    expect(held.body).toBe("Working on it");
-    expect(held.elapsedMs).toBeGreaterThanOrEqual(SLOW_MS);
+    const held = doneAtReply(postSigned(url, SECRET, command("slow")));
+    await expect.poll(() => seen).toContain("slow:holding");
+    openSlowGate();
+    expect(await held).toEqual({ body: "Working on it", done: true });
   });
 });
