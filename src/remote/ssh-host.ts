@@ -110,15 +110,18 @@ export class SshHost implements RemoteHost {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#connect();
       try {
-        const channel = await openExec(client, withPgidReport(command));
-        const proc = channelProcess(channel, this.#context(command), {
-          killGroup: (pgid) => {
-            const kill = killRemoteGroup(client, pgid);
-            this.#kills.add(kill);
-            void kill.then(() => this.#kills.delete(kill));
-          },
-          onClosed: () => this.#channels.delete(proc),
-        });
+        // Wrapped inside exec's callback, before ssh2 parses the next packets: a fast command's
+        // exit status can arrive in the same chunk, and an "exit" nobody listens to yet is lost.
+        const proc: StartedProcess = await openExec(client, withPgidReport(command), (channel) =>
+          channelProcess(channel, this.#context(command), {
+            killGroup: (pgid) => {
+              const kill = killRemoteGroup(client, pgid);
+              this.#kills.add(kill);
+              void kill.then(() => this.#kills.delete(kill));
+            },
+            onClosed: () => this.#channels.delete(proc),
+          }),
+        );
         this.#channels.add(proc);
         return proc;
       } catch (error) {
@@ -289,10 +292,27 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<v
   clearTimeout(timer);
 }
 
-function openExec(client: Client, command: string): Promise<ClientChannel> {
+function openExec(client: Client, command: string): Promise<ClientChannel>;
+function openExec<T>(
+  client: Client,
+  command: string,
+  wrap: (channel: ClientChannel) => T,
+): Promise<T>;
+function openExec(
+  client: Client,
+  command: string,
+  wrap: (channel: ClientChannel) => unknown = (channel) => channel,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
+      client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        try {
+          resolve(wrap(channel));
+        } catch (wrapError) {
+          reject(wrapError);
+        }
+      });
     } catch (error) {
       reject(error);
     }

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log/logger.js";
 import { Secrets } from "../../src/secrets.js";
 import { SlackOutbox, type SlackOutboxOptions } from "../../src/slack/outbox.js";
-import { type RecordedCall, type SlackDouble, startSlackDouble } from "../slack-double/index.js";
+import { type SlackDouble, startSlackDouble } from "../slack-double/index.js";
 
 const { WebClient } = webApi;
 
@@ -74,8 +74,6 @@ function makeOutbox(options: Partial<SlackOutboxOptions> = {}): SlackOutbox {
 }
 
 const texts = (channel: string) => double.messages(channel).map((m) => m.text);
-const gaps = (calls: RecordedCall[]) =>
-  calls.slice(1).map((c, i) => c.receivedAt - (calls[i]?.receivedAt ?? 0));
 const section = (text: string): KnownBlock => ({ type: "section", text: { type: "mrkdwn", text } });
 
 describe("ordering and threads", () => {
@@ -120,19 +118,18 @@ describe("updates", () => {
   });
 
   it("live output paced faster than the throttle costs at most one call per slot", async () => {
-    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 5 } });
+    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 1 } });
     const ref = o.post(OPS, { text: "step" });
     await ref.ts();
-    const started = Date.now();
     for (let i = 1; i <= 12; i++) {
       o.update(ref, { text: `output ${i}` });
       await new Promise((r) => setTimeout(r, 25));
     }
     await o.flush();
-    const slots = Math.ceil((Date.now() - started) / 200);
     const updates = double.callsTo("chat.update");
-    expect(updates.length).toBeLessThanOrEqual(slots);
-    expect(updates.length).toBeLessThan(12 / 2);
+    // Each update was sent or folded into the one waiting for its slot: none lost, some folded.
+    expect(updates.length + o.stats().coalesced).toBe(12);
+    expect(updates.length).toBeLessThan(12);
     expect(double.message(OPS, await ref.ts())?.text).toBe("output 12");
   });
 
@@ -163,18 +160,31 @@ describe("updates", () => {
 
 describe("throttle", () => {
   it("spaces a channel's calls by the refill rate after the burst", async () => {
-    const o = makeOutbox({ perChannel: { burst: 2, refillPerSecond: 10 } });
+    // The outbox's own clock: the schedule it keeps is exact whatever the machine's load.
+    let clock = 0;
+    const waits: number[] = [];
+    const o = makeOutbox({
+      perChannel: { burst: 2, refillPerSecond: 10 },
+      now: () => clock,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    });
     for (let i = 0; i < 6; i++) o.post(OPS, { text: `m${i}` });
     await o.flush();
-    const calls = double.callsTo("chat.postMessage");
-    expect(calls).toHaveLength(6);
-    // The burst goes out at once; then one call per 100 ms (slack for time in transit).
-    const first = calls[0]?.receivedAt ?? 0;
-    expect((calls[1]?.receivedAt ?? 0) - first).toBeLessThan(50);
-    calls.forEach((c, i) => {
-      if (i >= 2) expect(c.receivedAt - first).toBeGreaterThanOrEqual((i - 1) * 100 - 25);
-    });
-    expect(Math.min(...gaps(calls).slice(2))).toBeGreaterThanOrEqual(60);
+    expect(texts(OPS)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5"]);
+    // The burst goes out at once; then one call per 100 ms.
+    expect(waits).toEqual([100, 100, 100, 100]);
+  });
+
+  it("sends the burst without waiting and holds the rest for the refill", async () => {
+    // A refill so slow that a call waiting for a token would never arrive during the test.
+    const o = makeOutbox({ perChannel: { burst: 2, refillPerSecond: 0.001 } });
+    for (let i = 0; i < 3; i++) o.post(OPS, { text: `m${i}` });
+    await expect.poll(() => texts(OPS)).toEqual(["m0", "m1"]);
+    await o.close();
+    expect(texts(OPS)).toEqual(["m0", "m1"]);
   });
 });
 
@@ -404,11 +414,12 @@ describe("uploads and ephemerals", () => {
   });
 
   it("postEphemeral is not held up by the channel's queue", async () => {
-    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 1 } });
+    // The queued posts wait for tokens that would take hours: the ephemeral goes past them.
+    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 0.001 } });
     for (let i = 0; i < 4; i++) o.post(OPS, { text: `m${i}` });
-    const started = Date.now();
     await o.postEphemeral(OPS, "U0ALICE", { text: "now" });
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(double.ephemerals.map((e) => e.text)).toEqual(["now"]);
+    expect(texts(OPS).length).toBeLessThan(4);
     await o.close();
   });
 });
@@ -418,11 +429,12 @@ describe("isolation and giving up", () => {
     const o = makeOutbox();
     double.failNext("chat.postMessage", { status: 429, retryAfterSec: 2 });
     o.post(OPS, { text: "slow" });
-    const limited = await double.waitForCall("chat.postMessage", (c) => c.response.status === 429);
+    await double.waitForCall("chat.postMessage", (c) => c.response.status === 429);
     const other = o.post(OTHER, { text: "fast" });
     await other.ts();
-    const fast = double.callsTo("chat.postMessage").find((c) => c.args.channel === OTHER);
-    expect((fast?.receivedAt ?? Infinity) - limited.receivedAt).toBeLessThan(1000);
+    // Posted while OPS was still waiting out its Retry-After.
+    expect(texts(OTHER)).toEqual(["fast"]);
+    expect(texts(OPS)).toEqual([]);
     await o.flush();
     expect(texts(OPS)).toEqual(["slow"]);
   });
@@ -433,9 +445,8 @@ describe("isolation and giving up", () => {
     const started = Date.now();
     const ref = o.post(OPS, { text: `step 4 output ${"z".repeat(200)}` });
     await o.flush();
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(600);
-    expect(elapsed).toBeLessThan(2000);
+    // Kept trying until maxWaitMs ran out (an upper bound would only measure the machine's load).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
     await expect(ref.ts()).rejects.toThrow(/never posted/);
     const gaveUp = logs.find((l) => /gave up/.test(l.msg));
     expect(gaveUp).toMatchObject({
@@ -457,13 +468,12 @@ describe("isolation and giving up", () => {
   });
 
   it("close() drops what is queued and later writes", async () => {
-    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 1 } });
+    // Tokens that would take hours: close() returning at all shows it did not wait for them.
+    const o = makeOutbox({ perChannel: { burst: 1, refillPerSecond: 0.001 } });
     await o.post(OPS, { text: "first" }).ts();
     const second = o.post(OPS, { text: "second" });
     const third = o.post(OPS, { text: "third" });
-    const started = Date.now();
     await o.close();
-    expect(Date.now() - started).toBeLessThan(500);
     await expect(second.ts()).rejects.toThrow();
     await expect(third.ts()).rejects.toThrow();
     const late = o.post(OPS, { text: "late" });
