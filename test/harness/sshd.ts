@@ -51,6 +51,15 @@ export interface SshdOptions {
   authorizedKeys?: string[];
   /** Environment for every session (sshd's SetEnv), e.g. a PATH that puts a broken tool first. */
   env?: Record<string, string>;
+  /** sshd's MaxSessions (channels per connection). Default 32. */
+  maxSessions?: number;
+  /**
+   * Run the login user's shell rc files (root's ~/.bashrc) in every session, as on a real host.
+   * Default false: HOME is an empty directory, so a session costs no rc files. This machine's
+   * ~/.bashrc may run `pyenv rehash`, which serialises every login on one lock file and waits
+   * up to 60 s on a lock left by a killed session.
+   */
+  rcFiles?: boolean;
 }
 
 export interface SshdHandle {
@@ -154,6 +163,7 @@ function sshdConfig(
   hostKeyFiles: string[],
   marker: string,
   env: Record<string, string>,
+  maxSessions: number,
 ): string {
   const setEnv = [marker, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(
     " ",
@@ -172,7 +182,7 @@ function sshdConfig(
     "PrintMotd no",
     "PrintLastLog no",
     "UseDNS no",
-    "MaxSessions 32",
+    `MaxSessions ${maxSessions}`,
     // As Debian ships it: scp (OpenSSH 9) speaks SFTP by default.
     "Subsystem sftp /usr/lib/openssh/sftp-server",
     "MaxStartups 64:30:128",
@@ -200,6 +210,11 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
     await writeFile(join(dir, "authorized_keys"), `${authorized.join("\n")}\n`);
 
     const marker = `RFB_SSHD_HARNESS=${randomUUID()}`;
+    const env = { ...options.env };
+    if (!options.rcFiles && env.HOME === undefined) {
+      env.HOME = join(dir, "home");
+      await mkdir(env.HOME, { recursive: true });
+    }
     const configFile = join(dir, "sshd_config");
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort(host));
@@ -211,7 +226,8 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
           listen,
           hostKeys.map((k) => k.file),
           marker,
-          options.env ?? {},
+          env,
+          options.maxSessions ?? 32,
         ),
       );
       try {
