@@ -18,7 +18,8 @@ const want = (name: string) => !only || only.includes(name);
 
 const results: Measurement[] = [];
 const started = Date.now();
-if (want("replace")) results.push(await replaceVsManual({ runs, dataMb: quick ? 32 : 300 }));
+for (const dataMb of quick ? [7] : [7, 200, 1024])
+  if (want("replace")) results.push(...(await replaceVsManual({ runs, dataMb })));
 if (want("copy"))
   results.push(...(await copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 })));
 if (want("promote")) results.push(await promoteVsSentinel({ runs }));

@@ -84,6 +84,8 @@ export interface SshdHandle {
   writeKnownHosts(path: string, options?: { append?: boolean }): Promise<void>;
   /** sshd's log so far (the tail, if long). */
   log(): string;
+  /** Sessions (remote commands, scp, sftp) sshd has started so far. */
+  sessions(): number;
   /** Kills the per-connection sshd processes, as if every connection dropped. Returns how many. */
   killSessions(): Promise<number>;
   /** Kills sshd, its connections and every process its sessions started; waits until gone. */
@@ -182,6 +184,8 @@ function sshdConfig(
     "PrintMotd no",
     "PrintLastLog no",
     "UseDNS no",
+    // One "Starting session" line per command, so the bench can count remote round trips.
+    "LogLevel VERBOSE",
     `MaxSessions ${maxSessions}`,
     // As Debian ships it: scp (OpenSSH 9) speaks SFTP by default.
     "Subsystem sftp /usr/lib/openssh/sftp-server",
@@ -264,7 +268,7 @@ interface Launched {
   child: ChildProcess;
   /** The sshd listener, child of `unshare`. */
   pid: number;
-  log: { text: string };
+  log: { text: string; sessions: number };
   exited: Promise<void>;
 }
 
@@ -274,13 +278,14 @@ function launch(configFile: string): Promise<Launched> {
     ["--pid", "--fork", "--mount-proc", "--kill-child", SSHD, "-D", "-e", "-f", configFile],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  const log = { text: "" };
+  const log = { text: "", sessions: 0 };
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     // Per-connection sshd processes write here too: keep draining, or they block on a full pipe.
     child.stderr?.setEncoding("utf8").on("data", (text: string) => {
       log.text = (log.text + text).slice(-LOG_LIMIT);
+      log.sessions += text.match(/Starting session:/g)?.length ?? 0;
       if (child.pid === undefined || !/Server listening on/.test(log.text)) return;
       const listener = descendants(child.pid).find((p) => p.comm === "sshd");
       if (listener) resolve({ child, pid: listener.pid, log, exited });
@@ -358,6 +363,10 @@ class RunningSshd implements SshdHandle {
 
   log(): string {
     return this.#launched.log.text;
+  }
+
+  sessions(): number {
+    return this.#launched.log.sessions;
   }
 
   async killSessions(): Promise<number> {
