@@ -1,8 +1,8 @@
-// Copies one file between two SSH hosts through this process with the product's relay (the
-// compiled code, as `npm start` runs it), then reports throughput and peak resident memory.
+// Copies one file between two SSH hosts through this process with the product's copy (the
+// compiled code, as `npm start` runs it: one pass, size and SHA-256 on both ends and in
+// flight, the partial file and the rename), then reports throughput and peak resident memory.
 import { readFileSync } from "node:fs";
-import { relay } from "../dist/engine/relay.js";
-import { sh } from "../dist/remote/shell.js";
+import { verifiedCopy } from "../dist/engine/verified-copy.js";
 import { SshHost } from "../dist/remote/ssh-host.js";
 
 const job = JSON.parse(process.argv[2]);
@@ -16,11 +16,19 @@ const host = (side) =>
     knownHostsFile: job.knownHosts,
   });
 const [from, to] = [host(job.from), host(job.to)];
-const result = await relay(
-  { host: from, command: sh`cat -- ${job.source}` },
-  { host: to, command: sh`cat > ${job.target}` },
-  { timeoutMs: 30 * 60_000 },
-);
+const result = await verifiedCopy({
+  from: { host: from, name: job.from.name, path: job.source },
+  to: {
+    host: to,
+    name: job.to.name,
+    partial: `${job.target}.partial`,
+    target: job.target,
+    aside: `${job.target}.before`,
+    // The bench's files are random bytes, not RDB: the structure check is timed in `replace`.
+    checkRdb: false,
+  },
+  timeoutMs: 30 * 60_000,
+});
 await Promise.all([from.close(), to.close()]);
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0);
 process.stdout.write(

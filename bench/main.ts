@@ -22,7 +22,10 @@ const timeoutMs = 1000 * Number(process.env.BENCH_SCENARIO_TIMEOUT_S ?? (quick ?
 
 // One line per scenario; `name` is what BENCH_ONLY selects.
 const scenarios: Scenario[] = [
-  { name: "replace", run: () => replaceVsManual({ runs, dataMb: quick ? 32 : 300 }) },
+  ...(quick ? [7] : [7, 200, 1024]).map((dataMb) => ({
+    name: "replace",
+    run: () => replaceVsManual({ runs, dataMb }),
+  })),
   {
     name: "copy",
     run: () => copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 }),

@@ -30,6 +30,36 @@ export const remote = {
   read(path: string): ShellCommand {
     return sh`cat -- ${path}`;
   },
+  /**
+   * The copy's source side, reading the file once: "size N" on stderr first, then the file on
+   * stdout, and the SHA-256 of exactly what was read on stderr at the end.
+   */
+  sendHashed(path: string): ShellCommand {
+    // tee opens /dev/fd/4, a pipe the shell made; stdout may be a socket, which cannot be opened.
+    return sh`size=$(wc -c < ${path}) && echo "size $size" >&2 && { { tee -- /dev/fd/4 < ${path}; } 4>&1 >&3 | sha256sum >&2; } 3>&1`;
+  },
+  /**
+   * The copy's target side, one command for the whole copy. Its stdin carries "<size>\n", then
+   * exactly that many bytes, then the bot's verdict line. The bytes go to \`partial\` while
+   * sha256sum (and redis-check-rdb, when \`checkRdb\`) read them on the way, so nothing reads the
+   * file back. It reports "tee", "check" and "size" lines and the hash on stdout, then waits
+   * for the verdict: "install" gives the copy its real name (keeping an existing file aside),
+   * anything else (or the bot gone) removes the partial file.
+   */
+  receiveVerified(partial: string, target: string, aside: string, checkRdb: boolean): ShellCommand {
+    const tee = checkRdb ? sh`tee -- ${partial} /dev/fd/4` : sh`tee -- ${partial}`;
+    const write = `{ head -c "$size" | ${tee}; echo "tee $?" >&3; } | sha256sum >&3`;
+    const stream = checkRdb
+      ? `{ { ${write}; } 4>&1 | { redis-check-rdb /dev/stdin >&2; echo "check $?" >&3; cat > /dev/null; }; } 3>&1`
+      : `{ ${write}; } 3>&1`;
+    return [
+      `IFS= read -r size || exit 1`,
+      stream,
+      sh`echo "size $(wc -c < ${partial})"`,
+      `IFS= read -r verdict`,
+      `if [ "$verdict" = install ]; then ${remote.install(partial, target, aside)} && echo installed; else ${remote.remove(partial)}; echo "not installed"; exit 1; fi`,
+    ].join("; ") as ShellCommand;
+  },
   write(path: string): ShellCommand {
     return sh`cat > ${path}`;
   },
@@ -46,6 +76,32 @@ export const remote = {
   /** Switches `appendonly yes` off in redis.conf, keeping the original beside it. */
   disableAof(configPath: string, backupSuffix: string): ShellCommand {
     return sh`sed -i${backupSuffix} -E 's/^[[:space:]]*appendonly[[:space:]]+("|'"'"')?yes("|'"'"')?[[:space:]]*$/appendonly no/I' -- ${configPath}`;
+  },
+  /**
+   * Everything prepare-spare does on the spare, in one command that stops at the first
+   * failure: each move aside reports "kept aside <index>", switching AOF off reports "aof off",
+   * and the appendonly lines redis.conf then holds are printed for the check.
+   */
+  prepareSpare(
+    moves: Array<{ path: string; aside: string }>,
+    disableAof: { configPath: string; backupSuffix: string } | undefined,
+    configToCheck: string | undefined,
+  ): ShellCommand {
+    const parts: string[] = moves.map(
+      (move, index) =>
+        `${remote.moveAsideIfPresent(move.path, move.aside)} && echo "kept aside ${index}"`,
+    );
+    if (disableAof) {
+      parts.push(
+        `${remote.disableAof(disableAof.configPath, disableAof.backupSuffix)} && echo "aof off"`,
+      );
+    }
+    if (configToCheck) {
+      parts.push(
+        sh`{ grep -i -E '^[[:space:]]*appendonly[[:space:]]' -- ${configToCheck} || [ $? -eq 1 ]; }`,
+      );
+    }
+    return parts.join(" && ") as ShellCommand;
   },
   readConfig(configPath: string): ShellCommand {
     return sh`cat -- ${configPath}`;

@@ -51,16 +51,16 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
         host: spec.to.name,
         commands: [
-          `${showShell(spec.from.name, remote.sizeAndSha256(spec.sourcePath))}   (while the bytes flow:)`,
-          `${showShell(spec.from.name, remote.read(spec.sourcePath))}  |  (relayed through the bot, SHA-256 on the fly)  |  ${showShell(spec.to.name, remote.write(partial))}`,
-          showShell(spec.to.name, remote.sizeAndSha256(partial)),
-          ...(spec.checkRdb
-            ? [`${showShell(spec.to.name, remote.checkRdb(partial))}   (alongside the line above)`]
-            : []),
-          showShell(
+          `${showShell(spec.from.name, remote.sendHashed(spec.sourcePath))}   (stdout relayed through the bot, SHA-256 in flight, to:)`,
+          `${showShell(
             spec.to.name,
-            remote.install(partial, spec.targetPath, asidePath(spec.targetPath, runId)),
-          ),
+            remote.receiveVerified(
+              partial,
+              spec.targetPath,
+              asidePath(spec.targetPath, runId),
+              spec.checkRdb,
+            ),
+          )}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${spec.checkRdb ? " and redis-check-rdb passed" : ""})`,
         ],
         risk: `${spec.from.name} only reads; an existing ${spec.targetPath} on ${spec.to.name} is kept as ${asidePath(spec.targetPath, runId)}.`,
       };
@@ -70,12 +70,16 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         title: `Prepare ${spec.host.name} to start from the snapshot`,
         host: spec.host.name,
         commands: [
-          ...spec.moveAside.map((path) =>
-            showShell(spec.host.name, remote.moveAsideIfPresent(path, asidePath(path, runId))),
+          showShell(
+            spec.host.name,
+            remote.prepareSpare(
+              spec.moveAside.map((path) => ({ path, aside: asidePath(path, runId) })),
+              spec.disableAofIn
+                ? { configPath: spec.disableAofIn, backupSuffix: `.before-${runId}` }
+                : undefined,
+              spec.disableAofIn,
+            ),
           ),
-          ...(spec.disableAofIn
-            ? [showShell(spec.host.name, remote.disableAof(spec.disableAofIn, `.before-${runId}`))]
-            : []),
         ],
         risk: "Nothing is deleted: files that would be loaded instead of the snapshot are renamed, not removed.",
       };

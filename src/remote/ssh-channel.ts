@@ -120,7 +120,10 @@ export interface ChannelHooks {
   onClosed(): void;
 }
 
-/** Wraps an exec channel started with `withPgidReport` as a StartedProcess. */
+/**
+ * Wraps an exec channel started with `withPgidReport` as a StartedProcess. Call it inside
+ * ssh2's exec callback: a listener added later misses events of a command that already ended.
+ */
 export function channelProcess(
   channel: ClientChannel,
   ctx: CommandContext,
@@ -143,14 +146,21 @@ export function channelProcess(
   });
   channel.stderr.pipe(stderr);
 
-  channel.on("exit", (code: number | null, signal?: string) => {
-    status =
-      typeof code === "number"
-        ? { code, signal: null }
-        : { code: null, signal: nodeSignalName(signal) };
-  });
+  const record = (code: unknown, signal: unknown) => {
+    if (status !== undefined) return;
+    if (typeof code === "number") status = { code, signal: null };
+    else if (code === null) {
+      status = {
+        code: null,
+        signal: nodeSignalName(typeof signal === "string" ? signal : undefined),
+      };
+    }
+  };
+  channel.on("exit", record);
   const exit = new Promise<ExitStatus>((resolve) => {
-    channel.once("close", () => {
+    // ssh2 repeats the exit status on close (undefined when sshd never sent one).
+    channel.once("close", (code: unknown, signal: unknown) => {
+      record(code, signal);
       closed = true;
       hooks.onClosed();
       resolve(status ?? { code: null, signal: null });

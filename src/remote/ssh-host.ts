@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { FailoverError } from "../errors.js";
 import { type HostKeyPolicy, loadHostKeyPolicy, PINNED_FINGERPRINT } from "./host-key-policy.js";
 import { type CommandContext, runToCompletion, type StartedProcess } from "./run-command.js";
+import { SessionSlots } from "./session-slots.js";
 import type { ShellCommand } from "./shell.js";
 import { channelProcess, withPgidReport } from "./ssh-channel.js";
 import { type ConnectContext, connectError, privateKeyError } from "./ssh-connect-error.js";
@@ -26,11 +28,15 @@ export interface SshHostOptions {
   connectTimeoutMs?: number | undefined;
   /** Default 10s; the connection is dropped after 3 unanswered keepalives. */
   keepaliveIntervalMs?: number | undefined;
+  /** sshd's MaxSessions: channels open at once on the connection. Default 10 (OpenSSH's default). */
+  maxSessions?: number | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_KEEPALIVE_MS = 10_000;
 const CLOSE_GRACE_MS = 5_000;
+export const DEFAULT_MAX_SESSIONS = 10;
+const OPEN_RETRIES = 60;
 
 /** Errors from ssh2 meaning the connection died before a channel opened (the command never ran). */
 const STALE_CONNECTION = /^(Not connected|No response from server)$/;
@@ -49,6 +55,13 @@ export class SshHost implements RemoteHost {
   #current: { client: Client; ready: Promise<Client>; closed: Promise<void> } | undefined;
   readonly #channels = new Set<StartedProcess>();
   readonly #kills = new Set<Promise<void>>();
+  /**
+   * Beyond sshd's MaxSessions a channel fails to open: commands queue for a slot instead. One
+   * slot is kept for `kill -- -PGID`: a killed command's session stays open until its processes
+   * are gone, so a kill queued behind it would wait for ever.
+   */
+  readonly #slots: SessionSlots;
+  readonly #killSlot = new SessionSlots(1);
 
   constructor(options: SshHostOptions) {
     const port = options.port ?? 22;
@@ -56,6 +69,14 @@ export class SshHost implements RemoteHost {
     this.address = `${options.user}@${options.host}:${port}`;
     this.#options = options;
     this.#port = port;
+    const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      throw new FailoverError(
+        "CONFIG_INVALID",
+        `maxSessions for ${options.name} must be a positive integer (sshd's MaxSessions), got ${maxSessions}.`,
+      );
+    }
+    this.#slots = new SessionSlots(Math.max(1, maxSessions - 1));
     if (options.knownHostsFile === undefined && options.hostKey === undefined) {
       throw new FailoverError(
         "CONFIG_INVALID",
@@ -107,36 +128,75 @@ export class SshHost implements RemoteHost {
   }
 
   async #start(command: ShellCommand): Promise<StartedProcess> {
+    const release = await this.#slots.acquire();
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#connect();
+      const client = await this.#connect().catch((error: unknown) => {
+        release();
+        throw error;
+      });
       try {
-        // Wrapped inside exec's callback, before ssh2 parses the next packets: a fast command's
-        // exit status can arrive in the same chunk, and an "exit" nobody listens to yet is lost.
-        const proc: StartedProcess = await openExec(client, withPgidReport(command), (channel) =>
-          channelProcess(channel, this.#context(command), {
+        // The listeners go on inside ssh2's callback: a quick command's output, exit status
+        // and close can arrive in the same read as the exec reply, before any promise settles.
+        return await openExec(client, withPgidReport(command), (channel) => {
+          const proc = channelProcess(channel, this.#context(command), {
             killGroup: (pgid) => {
-              const kill = killRemoteGroup(client, pgid);
+              const kill = this.#killRemoteGroup(client, pgid);
               this.#kills.add(kill);
               void kill.then(() => this.#kills.delete(kill));
             },
-            onClosed: () => this.#channels.delete(proc),
-          }),
-        );
-        this.#channels.add(proc);
-        return proc;
+            onClosed: () => {
+              this.#channels.delete(proc);
+              release();
+            },
+          });
+          this.#channels.add(proc);
+          return proc;
+        });
       } catch (error) {
         // The connection had dropped before the channel opened, so the command never ran: retry once.
         if (attempt === 1 && error instanceof Error && STALE_CONNECTION.test(error.message)) {
           this.#forget(client);
           continue;
         }
+        // sshd frees a closed session only on its next loop turn, so a channel opened right
+        // after another closed can be refused although the count is within MaxSessions. The
+        // command never ran: try again shortly, while other channels are open to explain it.
+        if (
+          error instanceof Error &&
+          /open failed/i.test(error.message) &&
+          this.#slots.inUse > 1 &&
+          attempt <= OPEN_RETRIES
+        ) {
+          await delay(Math.min(200, 5 * 2 ** attempt));
+          continue;
+        }
+        release();
         throw new FailoverError(
           "REMOTE_COMMAND_FAILED",
-          `Could not start a command on ${this.name} (${this.address}): ${(error as Error).message}`,
+          `Could not start a command on ${this.name} (${this.address}): ${(error as Error).message}` +
+            (/open failed/i.test((error as Error).message)
+              ? ` (sshd refused a new session; is its MaxSessions below the ${this.#slots.limit + 1} configured for this host?)`
+              : ""),
           { cause: error },
         );
       }
     }
+  }
+
+  /** Best effort: if the connection is gone, sshd has already closed the command's pipes. */
+  async #killRemoteGroup(client: Client, pgid: number): Promise<void> {
+    const release = await this.#killSlot.acquire();
+    await openExec(client, `kill -KILL -- -${pgid} 2>/dev/null`, (channel) => channel).then(
+      (channel) =>
+        new Promise<void>((resolve) => {
+          channel.once("close", () => resolve());
+          channel.resume();
+          channel.stderr.resume();
+          channel.end();
+        }),
+      () => {},
+    );
+    release();
   }
 
   #connect(): Promise<Client> {
@@ -267,20 +327,6 @@ export class SshHost implements RemoteHost {
   }
 }
 
-/** Best effort: if the connection is gone, sshd has already closed the command's pipes. */
-function killRemoteGroup(client: Client, pgid: number): Promise<void> {
-  return openExec(client, `kill -KILL -- -${pgid} 2>/dev/null`).then(
-    (channel) =>
-      new Promise<void>((resolve) => {
-        channel.once("close", () => resolve());
-        channel.resume();
-        channel.stderr.resume();
-        channel.end();
-      }),
-    () => {},
-  );
-}
-
 async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
@@ -292,6 +338,7 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<v
   clearTimeout(timer);
 }
 
+/** Opens an exec channel; `wrap` runs synchronously in ssh2's callback, before more packets are read. */
 function openExec(client: Client, command: string): Promise<ClientChannel>;
 function openExec<T>(
   client: Client,

@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import type { HostConfig } from "../config/inventory.js";
 import { errorMessage } from "../errors.js";
 import { type ShellCommand, sequence, sh } from "../remote/shell.js";
-import type { RemoteHost } from "../remote/types.js";
+import type { ExecResult, RemoteHost } from "../remote/types.js";
 import { parseRedisConf, type RedisConfSettings } from "./redis-conf.js";
 import type { HostFacts } from "./types.js";
 
@@ -35,14 +35,14 @@ export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<H
       return { dir, script: probeScript(dir, rdb, aofCandidates) };
     };
     const first = probe({});
-    const [configResult, probeResult] = await Promise.all([
-      host.config
-        ? remote.exec(sh`cat -- ${host.config}`, { timeoutMs: PROBE_TIMEOUT_MS })
-        : Promise.resolve(undefined),
-      first.dir
-        ? remote.exec(first.script, { timeoutMs: PROBE_TIMEOUT_MS })
-        : Promise.resolve(undefined),
-    ]);
+    // One remote command reads redis.conf and looks at the data directory (when the inventory
+    // gives it); its two outputs are told apart by a marker line carrying cat's exit status.
+    const [configResult, probeResult] = host.config
+      ? await readConfigAndProbe(remote, host.config, first.dir ? first.script : undefined)
+      : [
+          undefined,
+          first.dir ? await remote.exec(first.script, { timeoutMs: PROBE_TIMEOUT_MS }) : undefined,
+        ];
     let conf: RedisConfSettings = {};
     if (configResult && configResult.code === 0) {
       conf = parseRedisConf(configResult.stdout);
@@ -64,6 +64,30 @@ export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<H
     facts.error = errorMessage(error);
   }
   return facts;
+}
+
+const CONFIG_END = "rfb-config-exit";
+
+/** `cat` of redis.conf then the probe, in one command; the results as two separate commands'. */
+async function readConfigAndProbe(
+  remote: RemoteHost,
+  config: string,
+  script: ShellCommand | undefined,
+): Promise<[ExecResult, ExecResult | undefined]> {
+  // CONFIG_END, spelled out: an interpolated value would be quoted inside the quotes.
+  const readConfig = sh`cat -- ${config}; printf '\\nrfb-config-exit %s\\n' "$?"`;
+  const result = await remote.exec(script ? sequence(readConfig, script) : readConfig, {
+    timeoutMs: PROBE_TIMEOUT_MS,
+  });
+  const marker = new RegExp(`\n${CONFIG_END} (\\d+)\n`).exec(result.stdout);
+  if (!marker) return [result, undefined];
+  const configOut = result.stdout.slice(0, marker.index);
+  const rest = result.stdout.slice(marker.index + marker[0].length);
+  const code = Number(marker[1]);
+  return [
+    { code, signal: null, stdout: configOut, stderr: code === 0 ? "" : result.stderr },
+    script ? { ...result, stdout: rest } : undefined,
+  ];
 }
 
 function probeScript(

@@ -51,6 +51,15 @@ export interface SshdOptions {
   authorizedKeys?: string[];
   /** Environment for every session (sshd's SetEnv), e.g. a PATH that puts a broken tool first. */
   env?: Record<string, string>;
+  /** sshd's MaxSessions (channels per connection). Default 32. */
+  maxSessions?: number;
+  /**
+   * Run the login user's shell rc files (root's ~/.bashrc) in every session, as on a real host.
+   * Default false: HOME is an empty directory, so a session costs no rc files. This machine's
+   * ~/.bashrc may run `pyenv rehash`, which serialises every login on one lock file and waits
+   * up to 60 s on a lock left by a killed session.
+   */
+  rcFiles?: boolean;
 }
 
 export interface SshdHandle {
@@ -75,6 +84,8 @@ export interface SshdHandle {
   writeKnownHosts(path: string, options?: { append?: boolean }): Promise<void>;
   /** sshd's log so far (the tail, if long). */
   log(): string;
+  /** Sessions (remote commands, scp, sftp) sshd has started so far. */
+  sessions(): number;
   /** Kills the per-connection sshd processes, as if every connection dropped. Returns how many. */
   killSessions(): Promise<number>;
   /** Kills sshd, its connections and every process its sessions started; waits until gone. */
@@ -160,6 +171,7 @@ function sshdConfig(
   hostKeyFiles: string[],
   marker: string,
   env: Record<string, string>,
+  maxSessions: number,
 ): string {
   const setEnv = [marker, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(
     " ",
@@ -178,7 +190,9 @@ function sshdConfig(
     "PrintMotd no",
     "PrintLastLog no",
     "UseDNS no",
-    "MaxSessions 32",
+    // One "Starting session" line per command, so the bench can count remote round trips.
+    "LogLevel VERBOSE",
+    `MaxSessions ${maxSessions}`,
     // As Debian ships it: scp (OpenSSH 9) speaks SFTP by default.
     "Subsystem sftp /usr/lib/openssh/sftp-server",
     "MaxStartups 64:30:128",
@@ -206,13 +220,12 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
     await writeFile(join(dir, "authorized_keys"), `${authorized.join("\n")}\n`);
 
     const marker = `RFB_SSHD_HARNESS=${randomUUID()}`;
+    const env = { ...options.env };
+    if (!options.rcFiles && env.HOME === undefined) {
+      env.HOME = join(dir, "home");
+      await mkdir(env.HOME, { recursive: true });
+    }
     const configFile = join(dir, "sshd_config");
-    // Sessions get an empty home of their own: root's dotfiles on this machine (a .bashrc that
-    // runs `pyenv rehash` under a lock, say) must neither slow every command down nor leave a
-    // stale lock behind when a test kills a session mid-login.
-    const home = join(dir, "home");
-    await mkdir(home, { recursive: true });
-    const env = { HOME: home, ...options.env };
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort(host));
       const listen = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -224,6 +237,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
           hostKeys.map((k) => k.file),
           marker,
           env,
+          options.maxSessions ?? 32,
         ),
       );
       try {
@@ -260,7 +274,7 @@ interface Launched {
   child: ChildProcess;
   /** The sshd listener, child of `unshare`. */
   pid: number;
-  log: { text: string };
+  log: { text: string; sessions: number };
   exited: Promise<void>;
 }
 
@@ -270,13 +284,14 @@ function launch(configFile: string): Promise<Launched> {
     ["--pid", "--fork", "--mount-proc", "--kill-child", SSHD, "-D", "-e", "-f", configFile],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  const log = { text: "" };
+  const log = { text: "", sessions: 0 };
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     // Per-connection sshd processes write here too: keep draining, or they block on a full pipe.
     child.stderr?.setEncoding("utf8").on("data", (text: string) => {
       log.text = (log.text + text).slice(-LOG_LIMIT);
+      log.sessions += text.match(/Starting session:/g)?.length ?? 0;
       if (child.pid === undefined || !/Server listening on/.test(log.text)) return;
       const listener = descendants(child.pid).find((p) => p.comm === "sshd");
       if (listener) resolve({ child, pid: listener.pid, log, exited });
@@ -354,6 +369,10 @@ class RunningSshd implements SshdHandle {
 
   log(): string {
     return this.#launched.log.text;
+  }
+
+  sessions(): number {
+    return this.#launched.log.sessions;
   }
 
   async killSessions(): Promise<number> {

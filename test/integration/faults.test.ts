@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,16 +20,32 @@ afterEach(async () => {
   topology = undefined;
 });
 
-/** A directory holding a replacement for `cat` that the spare's SSH sessions find first on PATH. */
-async function brokenCat(script: string): Promise<Record<string, string>> {
+/**
+ * A directory holding a replacement for `tee` that the spare's SSH sessions find first on PATH:
+ * when it writes a file (the copy's receiving side), `script` runs first, then the real tee.
+ */
+async function brokenTee(script: string): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), "rfb-test-bin-"));
-  await writeFile(
-    join(dir, "cat"),
-    `#!/bin/sh\nif [ "$#" -eq 0 ]; then\n${script}\nfi\nexec /bin/cat "$@"\n`,
-    { mode: 0o755 },
-  );
+  const tee = (await which("tee")) ?? "/usr/bin/tee";
+  await writeFile(join(dir, "tee"), `#!/bin/sh\n${script.replaceAll("REAL_TEE", tee)}\n`, {
+    mode: 0o755,
+  });
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return { PATH: `${dir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin` };
+}
+
+async function which(command: string): Promise<string | undefined> {
+  for (const dir of ["/usr/bin", "/bin"]) {
+    const path = join(dir, command);
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  return undefined;
 }
 
 async function lostMaster(spare: Partial<MachineSpec>, data = { keys: 4_000, valueBytes: 2_048 }) {
@@ -50,12 +66,12 @@ async function expectUntouched(m: Record<string, Machine>, keys: number) {
 describe("faults during a replace (real processes)", () => {
   it("the SSH connection cut mid-copy: the copy fails cleanly, nothing was started or touched", async () => {
     // The spare writes slowly (about 4 MB/s), so the cut lands mid-copy.
-    const env = await brokenCat(`exec python3 -c "
+    const env = await brokenTee(`python3 -c "
 import sys, time
 while True:
     chunk = sys.stdin.buffer.read(65536)
     if not chunk: break
-    sys.stdout.buffer.write(chunk); sys.stdout.flush(); time.sleep(0.015)"`);
+    sys.stdout.buffer.write(chunk); sys.stdout.flush(); time.sleep(0.015)" | exec REAL_TEE "$@"`);
     const { m, keys, engine } = await lostMaster({ sshEnv: env });
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
     const copyIndex = plan.steps.findIndex((step) => step.spec.kind === "copy-rdb") + 1;
@@ -80,7 +96,7 @@ while True:
   });
 
   it("the copy target full (a file-size limit on the spare): detected, partial file removed, nothing touched", async () => {
-    const env = await brokenCat("ulimit -f 2048; exec /bin/cat");
+    const env = await brokenTee('ulimit -f 2048; exec REAL_TEE "$@"');
     const { m, keys, engine } = await lostMaster({ sshEnv: env });
     const result = await engine.execute(
       await planOrThrow(engine, { cluster: "cache-test", mode: "replace" }),

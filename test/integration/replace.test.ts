@@ -62,9 +62,18 @@ describe("replace over real SSH", () => {
     expect(result.warnings.join("\n")).toMatch(/machine-a is unreachable and NOT fenced/);
     expect(result.nextActions.join("\n")).toContain(`REPLICAOF ${c.ip} ${c.port}`);
     const copyIndex = plan.steps.findIndex((step) => step.spec.kind === "copy-rdb") + 1;
-    expect(recorded.output(copyIndex)).toMatch(
-      /SHA-256 matches on machine-b, in flight and on machine-c/,
-    );
+    const copyOutput = recorded.output(copyIndex);
+    expect(copyOutput).toMatch(/SHA-256 matches on machine-b, in flight and on machine-c/);
+    // Each side's command, then its own output under it: never interleaved.
+    const sourceAt = copyOutput.indexOf("[machine-b] $ size=");
+    const targetAt = copyOutput.indexOf("[machine-c] $ IFS= read -r size");
+    expect(sourceAt).toBeGreaterThan(-1);
+    expect(targetAt).toBeGreaterThan(sourceAt);
+    expect(copyOutput.slice(sourceAt, targetAt)).toMatch(/^ {2}size \d+\n {2}[0-9a-f]{64} {2}-$/m);
+    expect(copyOutput.slice(sourceAt, targetAt)).not.toMatch(/installed|tee 0/);
+    expect(copyOutput.slice(targetAt)).toMatch(/^ {2}tee 0$/m);
+    expect(copyOutput.slice(targetAt)).toMatch(/^ {2}check 0$/m);
+    expect(copyOutput.slice(targetAt)).toMatch(/^ {2}installed$/m);
     expect(
       recorded.events
         .map((event) => event.type)
@@ -111,12 +120,12 @@ describe("replace: the spare's own state", () => {
     expect(result.nextActions.join("\n")).toMatch(/SHUTDOWN NOSAVE/);
   });
 
-  it("detects a copy corrupted on its way to disk before anything is started or touched", async () => {
+  it("detects a copy corrupted on its way to the spare before anything is started or touched", async () => {
     const brokenBin = await mkdtemp(join(tmpdir(), "rfb-test-broken-bin-"));
-    // On C, `cat` without arguments (the receiving end of the copy) mangles every zero byte.
+    // On C, `head` (which takes the copy's bytes off the wire) mangles every zero byte.
     await writeFile(
-      join(brokenBin, "cat"),
-      '#!/bin/sh\nif [ "$#" -eq 0 ]; then exec tr "\\000" "\\001"; fi\nexec /bin/cat "$@"\n',
+      join(brokenBin, "head"),
+      '#!/bin/sh\n/usr/bin/head "$@" | tr "\\000" "\\001"\n',
       { mode: 0o755 },
     );
     try {

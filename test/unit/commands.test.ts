@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,7 +107,9 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
   it("install keeps the existing file under the aside name, then moves the copy into place", () => {
     writeFileSync(at("partial"), "new");
     writeFileSync(at("dump.rdb"), "old");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(0);
+    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(
+      0,
+    );
     expect(read("dump.rdb")).toBe("new");
     expect(read("dump.rdb.before-x")).toBe("old");
     expect(existsSync(at("partial"))).toBe(false);
@@ -114,7 +117,9 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
 
   it("install with no existing file just moves the copy into place", () => {
     writeFileSync(at("partial"), "new");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(0);
+    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(
+      0,
+    );
     expect(read("dump.rdb")).toBe("new");
     expect(existsSync(at("dump.rdb.before-x"))).toBe(false);
   });
@@ -123,8 +128,14 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
     writeFileSync(at("partial"), "new");
     writeFileSync(at("dump.rdb"), "old");
     writeFileSync(at("dump.rdb.before-x"), "older");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).not.toBe(0);
-    expect([read("partial"), read("dump.rdb"), read("dump.rdb.before-x")]).toEqual(["new", "old", "older"]);
+    expect(
+      sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status,
+    ).not.toBe(0);
+    expect([read("partial"), read("dump.rdb"), read("dump.rdb.before-x")]).toEqual([
+      "new",
+      "old",
+      "older",
+    ]);
   });
 
   it("remove deletes a file and succeeds when it is already gone", () => {
@@ -224,5 +235,56 @@ describe("display helpers", () => {
       "min-replicas-to-write",
       "2147483647",
     ]);
+  });
+});
+
+describe("the copy's two sides (run with /bin/sh)", () => {
+  const run = (command: ShellCommand, input?: Buffer) =>
+    spawnSync("/bin/sh", ["-c", command], { cwd: dir, input: input ?? Buffer.alloc(0) });
+  const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+  const hash = createHash("sha256").update(data).digest("hex");
+  const receive = (input: Buffer) =>
+    run(
+      remote.receiveVerified(at("p.partial"), at("dump.rdb"), at("dump.rdb.before"), false),
+      input,
+    );
+
+  it("sendHashed sends the file once on stdout, its size and SHA-256 on stderr", () => {
+    writeFileSync(at("it's.rdb"), data);
+    const result = run(remote.sendHashed(at("it's.rdb")));
+    expect(result.status).toBe(0);
+    expect(result.stdout.equals(data)).toBe(true);
+    expect(result.stderr.toString()).toBe(`size ${data.length}\n${hash}  -\n`);
+  });
+
+  it("receiveVerified writes exactly <size> bytes, reports them, and installs on 'install'", () => {
+    writeFileSync(at("dump.rdb"), "old");
+    const input = Buffer.concat([Buffer.from(`${data.length}\n`), data, Buffer.from("install\n")]);
+    const result = receive(input);
+    expect(result.status).toBe(0);
+    expect(result.stdout.toString()).toBe(`tee 0\n${hash}  -\nsize ${data.length}\ninstalled\n`);
+    expect(readFileSync(at("dump.rdb")).equals(data)).toBe(true);
+    expect(read("dump.rdb.before")).toBe("old");
+    expect(existsSync(at("p.partial"))).toBe(false);
+  });
+
+  it("receiveVerified removes the partial file on any other verdict, or none", () => {
+    const body = Buffer.concat([Buffer.from(`${data.length}\n`), data]);
+    for (const ending of ["abort\n", ""]) {
+      const result = receive(Buffer.concat([body, Buffer.from(ending)]));
+      expect(result.status).toBe(1);
+      expect(result.stdout.toString()).toMatch(/not installed\n$/);
+      expect(existsSync(at("p.partial"))).toBe(false);
+      expect(existsSync(at("dump.rdb"))).toBe(false);
+    }
+  });
+
+  it("receiveVerified with a short stream reports the short size and installs nothing", () => {
+    const result = receive(
+      Buffer.concat([Buffer.from(`${data.length}\n`), data.subarray(0, 1000)]),
+    );
+    expect(result.status).toBe(1);
+    expect(result.stdout.toString()).toContain("size 1000\n");
+    expect(existsSync(at("dump.rdb"))).toBe(false);
   });
 });

@@ -286,6 +286,40 @@ class FakeHost implements RemoteHost {
 
   async exec(command: ShellCommand): Promise<ExecResult> {
     this.world.executed.push(showShell(this.name, command));
+    if (!command.includes('&& echo "')) return this.#run(command);
+    // prepare-spare's batched command: parts joined by `&&`, each followed by its marker.
+    let stdout = "";
+    for (const part of command.split(/ && (echo "(?:kept aside \d+|aof off)")(?: && |$)/)) {
+      const marker = /^echo "(.*)"$/.exec(part);
+      if (marker) {
+        stdout += `${marker[1]}\n`;
+        continue;
+      }
+      const grep = /^\{ grep -i -E .* -- (\S+) \|\| \[ \$\? -eq 1 \]; \}$/.exec(part);
+      const result = grep
+        ? {
+            code: 0,
+            signal: null,
+            stdout: (
+              this.world
+                .fs(this.name)
+                .get(grep[1] ?? "")
+                ?.toString() ?? ""
+            )
+              .split("\n")
+              .filter((line) => /^\s*appendonly\s/i.test(line))
+              .map((line) => `${line}\n`)
+              .join(""),
+            stderr: "",
+          }
+        : await this.#run(part as ShellCommand);
+      stdout += result.stdout;
+      if (result.code !== 0) return { ...result, stdout };
+    }
+    return { code: 0, signal: null, stdout, stderr: "" };
+  }
+
+  async #run(command: ShellCommand): Promise<ExecResult> {
     const files = this.world.fs(this.name);
     const ok = (stdout = ""): ExecResult => ({ code: 0, signal: null, stdout, stderr: "" });
     const fail = (stderr: string): ExecResult => ({ code: 1, signal: null, stdout: "", stderr });
@@ -388,29 +422,65 @@ class FakeHost implements RemoteHost {
     const exit = new Promise<ExitStatus>((resolve) => {
       exited = resolve;
     });
-    const read = /^cat -- (\S+)$/.exec(command);
-    if (read) {
-      const data = files.get(read[1] ?? "") ?? Buffer.alloc(0);
-      stdout.end(data);
-      exited({ code: 0, signal: null });
-      return { stdin: new PassThrough(), stdout, stderr, exit, kill: () => {} };
+    const send = /^size=\$\(wc -c < (\S+)\)/.exec(command);
+    if (send) {
+      const data = files.get(send[1] ?? "");
+      const stderrOut = new PassThrough();
+      if (data) {
+        stderrOut.write(`size ${data.length}\n`);
+        stdout.end(data);
+        stderrOut.end(`${sha256(data)}  -\n`);
+      } else {
+        stdout.end();
+        stderrOut.end("No such file\n");
+      }
+      exited({ code: data ? 0 : 1, signal: null });
+      return { stdin: new PassThrough(), stdout, stderr: stderrOut, exit, kill: () => {} };
     }
-    const write = /^cat > (\S+)$/.exec(command);
-    if (write) {
-      const path = write[1] ?? "";
-      const chunks: Buffer[] = [];
+    const receive =
+      /^IFS= read -r size .* tee -- (\S+).* if \[ -e (\S+) \]; then test ! -e (\S+) &&/.exec(
+        command,
+      );
+    if (receive) {
+      const [, partial = "", target = "", aside = ""] = receive;
+      const checks = command.includes("redis-check-rdb");
+      let input = Buffer.alloc(0);
+      let reported = false;
       const stdin = new Writable({
         write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
+          input = Buffer.concat([input, chunk]);
+          const newline = input.indexOf(0x0a);
+          const size = Number(input.subarray(0, newline).toString());
+          const body = input.subarray(newline + 1, newline + 1 + size);
+          if (!reported && newline > 0 && body.length === size) {
+            reported = true;
+            files.set(partial, Buffer.from(body));
+            stdout.write(`tee 0\n${sha256(body)}  -\n${checks ? "check 0\n" : ""}size ${size}\n`);
+          }
           callback();
         },
         final(callback) {
-          files.set(path, Buffer.concat(chunks));
-          exited({ code: 0, signal: null });
+          const newline = input.indexOf(0x0a);
+          const size = Number(input.subarray(0, newline).toString());
+          const verdict = input
+            .subarray(newline + 1 + size)
+            .toString()
+            .trim();
+          const existing = files.get(target);
+          if (verdict === "install" && !(existing && files.has(aside))) {
+            if (existing) files.set(aside, existing);
+            files.set(target, files.get(partial) ?? Buffer.alloc(0));
+            files.delete(partial);
+            stdout.end("installed\n");
+            exited({ code: 0, signal: null });
+          } else {
+            files.delete(partial);
+            stdout.end("not installed\n");
+            exited({ code: 1, signal: null });
+          }
           callback();
         },
       });
-      stdout.end();
       return { stdin, stdout, stderr, exit, kill: () => {} };
     }
     throw new Error(`the fake host cannot spawn: ${command}`);
@@ -609,9 +679,10 @@ describe("describeStep shows exactly what each step runs", () => {
       world.fs("machine-b").set("/var/lib/redis/dump.rdb", Buffer.from("REDIS0011 snapshot"));
       await runStep(world, spec);
       const commands = describeStep(spec, RUN_ID).commands;
-      expect(commands.join("\n")).toContain(`cat > ${partial}`);
-      expect(world.executed).toContain(`[machine-c] $ cat > ${partial}`);
+      expect(commands.join("\n")).toContain(`tee -- ${partial}`);
+      expect(world.executed.join("\n")).toContain(`| tee -- ${partial} /dev/fd/4;`);
       expect(world.executed.join("\n")).toContain(`&& mv -f -- ${partial} /var/lib/redis/dump.rdb`);
+      expect(world.fs("machine-c").has(partial)).toBe(false);
     });
 
     it("runs exactly the shown commands, keeping an existing target under the aside name", async () => {

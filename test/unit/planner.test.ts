@@ -318,7 +318,7 @@ describe("replace", () => {
       /machine-b last heard from machine-a 12 s before the plan \(offset 777\)/,
     );
     expect(p.steps[2]?.commands.join("\n")).toContain(
-      "[machine-c] $ wc -c < /var/lib/redis/dump.rdb.fo-test.partial && sha256sum -- /var/lib/redis/dump.rdb.fo-test.partial",
+      "| tee -- /var/lib/redis/dump.rdb.fo-test.partial /dev/fd/4;",
     );
   });
 
