@@ -3,7 +3,7 @@ import { cpus, totalmem } from "node:os";
 import { log, type Measurement } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
-import { promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
+import { promoteHungMaster, promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
 import { switchoverWrites } from "./scenarios/switchover-writes.js";
 
@@ -22,6 +22,8 @@ if (want("replace")) results.push(await replaceVsManual({ runs, dataMb: quick ? 
 if (want("copy"))
   results.push(...(await copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 })));
 if (want("promote")) results.push(await promoteVsSentinel({ runs }));
+if (want("hung"))
+  results.push(...(await promoteHungMaster({ runs: quick ? 1 : Math.min(runs, 2) })));
 if (want("switchover")) results.push(...(await switchoverWrites({ runs })));
 if (want("ack")) results.push(await ackLatency({ requests: 200 }));
 

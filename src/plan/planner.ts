@@ -78,7 +78,7 @@ export function planFailover(input: PlanInput): PlanOutcome {
       `the bot cannot reach ${master.name} but it is not confirmed down: ${assessment.evidence.join("; ")}`,
       {
         advice:
-          "This looks like a network partition between the bot and the master, or a master that only just failed. Check connectivity and plan again; replicas mark the link down after repl-timeout.",
+          "This looks like a network partition between the bot and the master, or a master that only just failed. Check connectivity and plan again: a replica counts as a second witness once it has heard nothing from the master for two repl-ping-replica-period (20 s by default), or its link is down (repl-timeout).",
       },
     );
   }

@@ -62,6 +62,12 @@ export interface NodeState {
   failoverCommand?: boolean;
   minReplicasMaxLag?: number;
   failoverState?: string;
+  /** INFO cluster_enabled:1: a Redis Cluster node, where REPLICAOF is refused. */
+  clusterEnabled?: boolean;
+  /** CONFIG repl-ping-replica-period (seconds): how often a master pings its replicas. */
+  replPingPeriod?: number;
+  /** CONFIG repl-timeout (seconds): how long a replica waits before marking its link down. */
+  replTimeout?: number;
 }
 
 export interface Topology {

@@ -753,6 +753,8 @@ describe("describeStep shows exactly what each step runs", () => {
 
   it("fence: REPLICAOF the new master and CONFIG REWRITE on a reachable old master", async () => {
     const world = new World();
+    // Empty: nothing of its own to keep (keeping a diverged dataset is tested against real servers).
+    world.server("machine-a").keys = 0;
     const spec: StepSpec = { kind: "fence", host: A, newMaster: B };
     await runStep(world, spec);
     expect(world.server("machine-a").masterHost).toBe(B.host);
