@@ -15,7 +15,7 @@ type Description = Omit<PlannedStep, "index" | "spec">;
 function freezeCommands(spec: Extract<StepSpec, { kind: "switchover" }>): string[] {
   if (spec.method === "failover-command") return [];
   return redisCommands
-    .switchoverFreeze(spec.method, spec.timeoutMs)
+    .switchoverFreeze(spec.method, spec.pauseMs ?? spec.timeoutMs)
     .map((command) => showRedis(spec.master.name, command));
 }
 

@@ -341,6 +341,9 @@ class PlanContext {
         targetAnnounced: { ip: announced.ip, port: announced.port },
         method: switchMethod,
         timeoutMs: this.#input.cluster.timeouts.failoverMs,
+        // Covers the wait plus the swap (two commands, each bounded by the command timeout).
+        pauseMs:
+          this.#input.cluster.timeouts.failoverMs + 2 * this.#input.cluster.timeouts.commandMs,
         ...(switchMethod !== "refuse-writes"
           ? {}
           : {
@@ -366,7 +369,7 @@ class PlanContext {
         : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
     const risks = [
       switchMethod !== "refuse-writes"
-        ? `Writes pause for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`
+        ? `Writes pause while ${target.name} catches up (at most ${this.#input.cluster.timeouts.failoverMs} ms, ${method}); if it cannot catch up, or the swap fails, writes resume on ${master.name} and nothing changes.`
         : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
       ...this.#unreachableReplicaRisks(targetRef),
       ...spareSteps.risks,
