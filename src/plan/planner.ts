@@ -262,7 +262,9 @@ class PlanContext {
   }
 
   planPromote(): PlanOutcome {
-    const target = this.#promotionTarget();
+    const chosen = this.#promotionTarget();
+    if ("reason" in chosen) return { ok: false, refusal: chosen };
+    const target = this.#mostAdvanced(chosen);
     if ("reason" in target) return { ok: false, refusal: target };
     const targetRef = ref(this.#host(target.name));
     const others = this.#assessment.replicas.filter((node) => node.name !== target.name);
@@ -496,6 +498,39 @@ class PlanContext {
     if (!chosen.eligible) return { reason: `${chosen.name} cannot be promoted: ${chosen.reason}` };
     const node = this.#node(chosen.name);
     return node ?? { reason: `${chosen.name} vanished from the topology` };
+  }
+
+  /**
+   * A replica repointed to a new master that is behind it discards what it holds beyond the
+   * new master's offset (its PSYNC fails, a full sync follows). So the new master must be at
+   * least as far as every replica it will take: an eligible replica that is ahead is proposed
+   * instead (unless one was named), anything else is refused.
+   */
+  #mostAdvanced(chosen: NodeState): NodeState | Refusal {
+    const offsetOf = (node: NodeState) => node.offset ?? 0;
+    const ahead = this.#assessment.replicas
+      // A replica loading or in a full sync holds an incomplete dataset: nothing to keep.
+      .filter(
+        (node) =>
+          node.name !== chosen.name && !usableSource(node) && offsetOf(node) > offsetOf(chosen),
+      )
+      .sort((a, b) => offsetOf(b) - offsetOf(a) || a.name.localeCompare(b.name));
+    const furthest = ahead[0];
+    if (!furthest) return chosen;
+    const bytes = offsetOf(furthest) - offsetOf(chosen);
+    const eligible = this.#candidates().find(
+      (candidate) => candidate.name === furthest.name && candidate.eligible,
+    );
+    if (eligible && !this.#input.request.replica) {
+      this.#modeReason = `${this.#modeReason ? `${this.#modeReason}. ` : ""}${furthest.name} is promoted rather than ${chosen.name} (preferred by replica-priority): it holds ${bytes} bytes of replication stream more, which repointing it to ${chosen.name} would discard`;
+      return furthest;
+    }
+    return {
+      reason: `${furthest.name} is ${bytes} bytes ahead of ${chosen.name}: making it a replica of ${chosen.name} would discard writes only it holds`,
+      advice: eligible
+        ? `Promote ${furthest.name} instead (--replica ${furthest.name}).`
+        : `${furthest.name} cannot be promoted (${this.#candidates().find((candidate) => candidate.name === furthest.name)?.reason ?? "not eligible"}); fix that (for example CONFIG SET replica-priority 100 on it) and plan again, or take its data by hand first.`,
+    };
   }
 
   #switchoverTarget(): NodeState | Refusal {
