@@ -1,7 +1,12 @@
 import { posix } from "node:path";
 import type { ClusterConfig, HostConfig } from "../config/inventory.js";
 import { versionAtLeast } from "../redis/info.js";
-import { type Assessment, assessTopology, type MasterView } from "../topology/assess.js";
+import {
+  type Assessment,
+  assessTopology,
+  type MasterView,
+  sentinelWatched,
+} from "../topology/assess.js";
 import type { HostFacts, NodeState, Topology } from "../topology/types.js";
 import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
 import { describeStep } from "./describe-step.js";
@@ -56,6 +61,16 @@ export function planFailover(input: PlanInput): PlanOutcome {
       `the topology is not safe to act on automatically: ${assessment.problems.join("; ")}`,
       {
         advice: "Resolve these by hand (see `status`), then plan again.",
+      },
+    );
+  }
+  const watched = sentinelWatched(input.topology);
+  if (watched.length > 0) {
+    return refuse(
+      `Sentinel manages this cluster (${watched.map((node) => `${node.name}: ${node.sentinelSubscribers} subscriber(s) of __sentinel__:hello`).join(", ")}); a failover behind its back would be fought: Sentinel would fail over again, or turn the new master back into a replica, by its own view`,
+      {
+        advice:
+          "Let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (redis-cli -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.",
       },
     );
   }

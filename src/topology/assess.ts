@@ -85,6 +85,12 @@ export function assessTopology(topology: Topology): Assessment {
       `${node.name} is a Redis Cluster node (cluster_enabled:1): it refuses REPLICAOF, and Redis Cluster elects a new master by itself (CLUSTER FAILOVER on a replica); this bot handles only master/replica setups`,
     );
   }
+  const watched = sentinelWatched(topology);
+  if (watched.length > 0) {
+    evidence.push(
+      `sentinel: ${watched.map((node) => `${node.name} has ${node.sentinelSubscribers} Sentinel(s) subscribed to __sentinel__:hello`).join(", ")}: Sentinel manages this cluster`,
+    );
+  }
   const otherMasters = masters.filter((node) => node.name !== master?.name);
   for (const other of otherMasters) {
     if (other.replicas.length > 0 || (other.keys ?? 0) > 0) {
@@ -151,6 +157,11 @@ function masterState(
  */
 export function silentMasterSeconds(replica: NodeState): number {
   return 2 * (replica.replPingPeriod ?? 10);
+}
+
+/** Servers some Sentinel watches (it subscribes to `__sentinel__:hello` on each one). */
+export function sentinelWatched(topology: Topology): NodeState[] {
+  return topology.nodes.filter((node) => node.reachable && (node.sentinelSubscribers ?? 0) > 0);
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {

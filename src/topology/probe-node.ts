@@ -30,6 +30,8 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
     optional("COMMAND", "INFO", "FAILOVER"),
     optional("CONFIG", "GET", "repl-ping-replica-period"),
     optional("CONFIG", "GET", "repl-timeout"),
+    // Every Sentinel that watches a server subscribes to this channel on it.
+    optional("PUBSUB", "NUMSUB", "__sentinel__:hello"),
   ]);
   try {
     const [role, info] = await Promise.all([node.call("ROLE"), node.info()]);
@@ -40,7 +42,9 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
     state.error = errorMessage(error);
     return state;
   }
-  const [dir, dbfilename, minReplicas, maxLag, failover, pingPeriod, replTimeout] = await configs;
+  const [dir, dbfilename, minReplicas, maxLag, failover, pingPeriod, replTimeout, hello] =
+    await configs;
+  if (Array.isArray(hello)) state.sentinelSubscribers = Number(hello[1] ?? 0);
   if (Array.isArray(failover))
     state.failoverCommand = failover[0] !== null && failover[0] !== undefined;
   const dirValue = configPairs(dir).get("dir");

@@ -68,6 +68,8 @@ export interface NodeState {
   replPingPeriod?: number;
   /** CONFIG repl-timeout (seconds): how long a replica waits before marking its link down. */
   replTimeout?: number;
+  /** Subscribers of `__sentinel__:hello` on this server: Sentinels that manage it. */
+  sentinelSubscribers?: number;
 }
 
 export interface Topology {

@@ -9,6 +9,7 @@ import {
   startRedis,
   waitForReplicaSync,
 } from "../harness/redis-server.js";
+import { startSentinel } from "../harness/sentinel.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
 import { client, dbsize, info } from "./helpers.js";
 
@@ -141,5 +142,39 @@ describe("the failures that really happen", () => {
     expect(await dbsize(a)).toBe(keys);
     expect((await info(b)).role).toBe("master");
     expect(await dbsize(b)).toBe(0);
+  });
+
+  it("notices the Sentinel that manages the master and refuses a failover behind its back", async () => {
+    topology = await buildTopology([
+      { name: "machine-a", role: "master" },
+      { name: "machine-b", role: "replica" },
+    ]);
+    const m = topology.machines as Record<string, Machine>;
+    const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
+    const keys = await loadData(server(a), { keys: 100, valueBytes: 8 });
+    await waitForReplicaSync(server(a), server(b));
+    const sentinel = await startSentinel({
+      dir: join(topology.root, "sentinel"),
+      host: allocateAddressBlock().ip(1),
+      master: a,
+      replicas: 1,
+    });
+    try {
+      const engine = await topology.engine();
+      const { assessment } = await engine.status("cache-test");
+      expect(assessment.evidence.join("\n")).toMatch(
+        /sentinel: machine-a has \d+ Sentinel\(s\) subscribed to __sentinel__:hello/,
+      );
+      const outcome = await engine.plan({ cluster: "cache-test", mode: "switchover" });
+      if (outcome.ok) throw new Error("a switchover behind Sentinel's back was planned");
+      expect(outcome.refusal.reason).toMatch(/Sentinel manages this cluster/);
+      expect(outcome.refusal.advice).toMatch(/SENTINEL FAILOVER/);
+    } finally {
+      await sentinel.stop();
+    }
+    // Nothing was touched.
+    expect((await info(a)).role).toBe("master");
+    expect((await info(b)).master_host).toBe(a.ip);
+    expect(await dbsize(b)).toBe(keys);
   });
 });
