@@ -10,6 +10,7 @@ import {
 import type { HostFacts, NodeState, Topology } from "../topology/types.js";
 import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
 import { describeStep } from "./describe-step.js";
+import { redisCli } from "./redis-cli.js";
 import type {
   Candidate,
   FailoverRequest,
@@ -594,7 +595,7 @@ class PlanContext {
       )
       .map(
         (node) =>
-          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: redis-cli -h ${node.host} -p ${node.port} REPLICAOF ${newMaster.host} ${newMaster.port}`,
+          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: ${redisCli(this.#input.cluster, node)} REPLICAOF ${newMaster.host} ${newMaster.port}`,
       );
   }
 

@@ -105,3 +105,20 @@ describe("assessTopology: a silent master", () => {
     );
   });
 });
+
+describe("hand-out redis-cli commands", () => {
+  it("carry the cluster's TLS, ACL user and password prompt", async () => {
+    const { fenceCommands } = await import("../../src/engine/steps/fence.js");
+    const [replicaOf] = fenceCommands(
+      { host: ref(a), newMaster: ref(b) },
+      {
+        tls: { caFile: "/etc/redis/ca.pem", servername: "redis.internal" },
+        redisUsernameEnv: "CACHE_USER",
+        redisPasswordEnv: "CACHE_PASSWORD",
+      },
+    );
+    expect(replicaOf).toBe(
+      `redis-cli -h ${a.redis.host} -p ${a.redis.port} --tls --cacert /etc/redis/ca.pem --sni redis.internal --user "$CACHE_USER" --askpass REPLICAOF ${b.redis.host} ${b.redis.port}`,
+    );
+  });
+});
