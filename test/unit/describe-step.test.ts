@@ -497,7 +497,7 @@ function readsOnly(command: string): boolean {
   if (redis !== undefined)
     return (
       /^(PING|ROLE|INFO|TIME|LASTSAVE|GET)\b/.test(redis) ||
-      /^(CONFIG GET|COMMAND INFO)\b/.test(redis)
+      /^(CONFIG GET|COMMAND INFO|PUBSUB NUMSUB)\b/.test(redis)
     );
   const shell = / \$ (.*)$/.exec(command)?.[1] ?? "";
   return /^(wc -c <|sha256sum --|cat --) /.test(shell);
