@@ -5,7 +5,7 @@ import { stopAllSshd } from "../test/harness/sshd.js";
 import { log, runScenarios, type Scenario } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
-import { promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
+import { promoteHungMaster, promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
 import { switchoverWrites } from "./scenarios/switchover-writes.js";
 
@@ -31,6 +31,7 @@ const scenarios: Scenario[] = [
     run: () => copyVsScp({ runs, fileMb: quick ? 64 : 512, smallMb: quick ? 8 : 64 }),
   },
   { name: "promote", run: () => promoteVsSentinel({ runs }) },
+  { name: "hung", run: () => promoteHungMaster({ runs: quick ? 1 : Math.min(runs, 2) }) },
   { name: "switchover", run: () => switchoverWrites({ runs }) },
   { name: "ack", run: () => ackLatency({ requests: 200 }) },
 ];

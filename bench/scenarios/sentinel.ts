@@ -64,6 +64,7 @@ export async function startSentinel(
   host: string,
   master: Machine,
   replicas: number,
+  options: { downAfterMs?: number } = {},
 ): Promise<Sentinel> {
   await mkdir(dir, { recursive: true });
   const port = await freePort(host);
@@ -76,8 +77,8 @@ export async function startSentinel(
       `dir ${dir}`,
       `logfile ${join(dir, "sentinel.log")}`,
       `sentinel monitor mymaster ${master.ip} ${master.port} 1`,
-      // Only the forced SENTINEL FAILOVER is measured, never an automatic one.
-      "sentinel down-after-milliseconds mymaster 600000",
+      // Unless asked (the hung-master race), only a forced SENTINEL FAILOVER happens.
+      `sentinel down-after-milliseconds mymaster ${options.downAfterMs ?? 600_000}`,
       "sentinel failover-timeout mymaster 60000",
       "",
     ].join("\n"),

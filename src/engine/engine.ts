@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { type ClusterConfig, findCluster, findHost, type Inventory } from "../config/inventory.js";
-import { planFence } from "../plan/plan-fence.js";
+import { errorMessage } from "../errors.js";
+import { type FenceHint, planFence } from "../plan/plan-fence.js";
 import { planFailover } from "../plan/planner.js";
 import type { FailoverRequest, Plan, PlanOutcome } from "../plan/types.js";
 import type { Secrets } from "../secrets.js";
@@ -121,17 +122,23 @@ export class FailoverEngine {
   async planFence(
     clusterName: string,
     host?: string,
+    hint: FenceHint = {},
   ): Promise<PlanOutcome & { topology: Topology }> {
     const cluster = this.cluster(clusterName);
     if (host !== undefined) findHost(cluster, host);
     return this.#withConnections(cluster, async (connections) => {
-      const topology = await discoverTopology(cluster, connections, this.#now);
+      const [topology, discovery] = await Promise.all([
+        discoverTopology(cluster, connections, this.#now),
+        readDiscoveryKey(cluster, connections),
+      ]);
       const runId = (this.#options.runId ?? newRunId)();
       const outcome = planFence({
         cluster,
         topology,
         runId,
         now: this.#now(),
+        hint,
+        ...(discovery ? { discovery } : {}),
         ...(host ? { host } : {}),
       });
       return { ...outcome, topology };
@@ -168,13 +175,16 @@ export class FailoverEngine {
     request: FailoverRequest,
     connections: Connections,
   ): Promise<Map<string, HostFacts>> {
-    const masterUp = topology.nodes.some(
-      (node) => node.reachable && node.role === "master" && node.replicas.length > 0,
-    );
+    // Only a confirmed-down master calls for a replace (a spare, a snapshot source); the lost
+    // master is neither, and when it is partitioned an SSH handshake with it would only cost
+    // the SSH connect timeout.
+    const master = assessTopology(topology).master;
+    const replaceLikely =
+      master?.state === "down" && (request.mode === undefined || request.mode === "replace");
     const wanted = cluster.hosts.filter((host) => {
       if (host.transport.kind === "none") return false;
       if (host.name === request.spare) return true;
-      if (masterUp || request.mode === "switchover") return false;
+      if (host.name === master?.name || !replaceLikely) return false;
       const node = topology.nodes.find((candidate) => candidate.name === host.name);
       return !(node?.reachable && node.role === "master");
     });
@@ -230,5 +240,23 @@ export class FailoverEngine {
         pooled.idle.unref();
       }
     }
+  }
+}
+
+/** The address the discovery key gives clients now, or why it could not be read. */
+async function readDiscoveryKey(
+  cluster: ClusterConfig,
+  connections: Connections,
+): Promise<{ value?: { host: string; port: number }; error?: string } | undefined> {
+  if (!cluster.discovery) return undefined;
+  try {
+    const raw = await connections.discovery().call("GET", cluster.discovery.key);
+    if (raw === null || raw === undefined) return { error: "the key is not set" };
+    const value = JSON.parse(String(raw)) as { host?: unknown; port?: unknown };
+    if (typeof value.host !== "string" || typeof value.port !== "number")
+      return { error: `unexpected value ${String(raw).slice(0, 100)}` };
+    return { value: { host: value.host, port: value.port } };
+  } catch (error) {
+    return { error: errorMessage(error) };
   }
 }

@@ -19,6 +19,11 @@ export interface RunFacts {
   aofDisabledIn?: { config: string; backup: string };
   /** The old master could not be fenced: the commands to run when it comes back. */
   unfenced?: { name: string; commands: string[] };
+  /**
+   * Datasets saved on a returning master before it was made a replica, because it held
+   * writes the current master lacked (or could not be shown not to): kept, never overwritten.
+   */
+  kept?: Array<{ host: string; path: string; keys: number; divergedBytes?: number; why: string }>;
 }
 
 export type StepStatus = "running" | "ok" | "failed" | "skipped";

@@ -13,6 +13,10 @@ export function rankCandidates(
   unreachable: readonly NodeState[] = [],
 ): Candidate[] {
   const best = Math.max(0, ...replicas.map((replica) => replica.offset ?? 0));
+  const heard = replicas
+    .map(lastHeardSecondsAgo)
+    .filter((seconds): seconds is number => seconds !== undefined);
+  const freshest = heard.length > 0 ? Math.min(...heard) : undefined;
   const candidates = replicas.map((replica): Candidate => {
     const offset = replica.offset ?? 0;
     const priority = replica.replicaPriority ?? DEFAULT_PRIORITY;
@@ -25,7 +29,7 @@ export function rankCandidates(
     };
     const lastHeard = lastHeardSecondsAgo(replica);
     if (lastHeard !== undefined) candidate.lastHeardSecondsAgo = lastHeard;
-    const reason = ineligibility(replica, priority);
+    const reason = ineligibility(replica, priority) ?? staleness(replica, lastHeard, freshest);
     if (reason) {
       candidate.eligible = false;
       candidate.reason = reason;
@@ -52,6 +56,29 @@ function ineligibility(replica: NodeState, priority: number): string | undefined
     return "a full sync from the master was in progress: its dataset is incomplete";
   if (priority === 0) return "replica-priority 0 (configured never to become master)";
   return undefined;
+}
+
+/**
+ * Sentinel skips a replica whose link was down for more than 10 × down-after-milliseconds
+ * before the master failed: its data is too old to be trusted. Without Sentinel the bot uses
+ * the replica's own repl-timeout as the down-after equivalent (both say "the master has been
+ * silent too long"), and measures from the moment the freshest replica last heard the master.
+ */
+export function maxStaleSeconds(replica: NodeState): number {
+  return 10 * (replica.replTimeout ?? 60);
+}
+
+function staleness(
+  replica: NodeState,
+  lastHeard: number | undefined,
+  freshest: number | undefined,
+): string | undefined {
+  if (lastHeard === undefined || freshest === undefined) return undefined;
+  const behind = lastHeard - freshest;
+  const limit = maxStaleSeconds(replica);
+  return behind > limit
+    ? `disconnected from the master ${behind} s before the freshest replica lost it, more than 10 × repl-timeout (${limit} s, Sentinel's 10 × down-after rule): its data is too old`
+    : undefined;
 }
 
 function compareCandidates(a: Candidate, b: Candidate): number {

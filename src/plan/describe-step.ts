@@ -15,7 +15,7 @@ type Description = Omit<PlannedStep, "index" | "spec">;
 function freezeCommands(spec: Extract<StepSpec, { kind: "switchover" }>): string[] {
   if (spec.method === "failover-command") return [];
   return redisCommands
-    .switchoverFreeze(spec.method, spec.timeoutMs)
+    .switchoverFreeze(spec.method, spec.pauseMs ?? spec.timeoutMs)
     .map((command) => showRedis(spec.master.name, command));
 }
 
@@ -169,6 +169,8 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         host: spec.host.name,
         commands: [
           `[${spec.host.name}] redis> PING   (if it answers:)`,
+          `[${spec.host.name}] redis> INFO   (its replication ID and offset, compared with ${spec.newMaster.name}'s)`,
+          `[${spec.host.name}] redis> BGSAVE SCHEDULE   (only if it holds writes ${spec.newMaster.name} lacks: the save is kept as <dir>/<dbfilename>.before-${runId}, by ln over SSH, or by CONFIG SET dbfilename around the save without SSH)`,
           showRedis(
             spec.host.name,
             redisCommands.replicaOf(spec.newMaster.host, spec.newMaster.port),

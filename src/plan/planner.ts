@@ -1,10 +1,16 @@
 import { posix } from "node:path";
 import type { ClusterConfig, HostConfig } from "../config/inventory.js";
 import { versionAtLeast } from "../redis/info.js";
-import { type Assessment, assessTopology, type MasterView } from "../topology/assess.js";
+import {
+  type Assessment,
+  assessTopology,
+  type MasterView,
+  sentinelWatched,
+} from "../topology/assess.js";
 import type { HostFacts, NodeState, Topology } from "../topology/types.js";
 import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
 import { describeStep } from "./describe-step.js";
+import { redisCli } from "./redis-cli.js";
 import type {
   Candidate,
   FailoverRequest,
@@ -59,6 +65,16 @@ export function planFailover(input: PlanInput): PlanOutcome {
       },
     );
   }
+  const watched = sentinelWatched(input.topology);
+  if (watched.length > 0) {
+    return refuse(
+      `Sentinel manages this cluster (${watched.map((node) => `${node.name}: ${node.sentinelSubscribers} subscriber(s) of __sentinel__:hello`).join(", ")}); a failover behind its back would be fought: Sentinel would fail over again, or turn the new master back into a replica, by its own view`,
+      {
+        advice:
+          "Let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (redis-cli -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.",
+      },
+    );
+  }
   const master = assessment.master;
   if (!master?.name) return refuse("cannot tell which server is the master");
   const context = new PlanContext(input, assessment, { ...master, name: master.name });
@@ -78,7 +94,7 @@ export function planFailover(input: PlanInput): PlanOutcome {
       `the bot cannot reach ${master.name} but it is not confirmed down: ${assessment.evidence.join("; ")}`,
       {
         advice:
-          "This looks like a network partition between the bot and the master, or a master that only just failed. Check connectivity and plan again; replicas mark the link down after repl-timeout.",
+          "This looks like a network partition between the bot and the master, or a master that only just failed. Check connectivity and plan again: a replica counts as a second witness once it has heard nothing from the master for two repl-ping-replica-period (20 s by default), or its link is down (repl-timeout).",
       },
     );
   }
@@ -262,7 +278,9 @@ class PlanContext {
   }
 
   planPromote(): PlanOutcome {
-    const target = this.#promotionTarget();
+    const chosen = this.#promotionTarget();
+    if ("reason" in chosen) return { ok: false, refusal: chosen };
+    const target = this.#mostAdvanced(chosen);
     if ("reason" in target) return { ok: false, refusal: target };
     const targetRef = ref(this.#host(target.name));
     const others = this.#assessment.replicas.filter((node) => node.name !== target.name);
@@ -341,6 +359,9 @@ class PlanContext {
         targetAnnounced: { ip: announced.ip, port: announced.port },
         method: switchMethod,
         timeoutMs: this.#input.cluster.timeouts.failoverMs,
+        // Covers the wait plus the swap (two commands, each bounded by the command timeout).
+        pauseMs:
+          this.#input.cluster.timeouts.failoverMs + 2 * this.#input.cluster.timeouts.commandMs,
         ...(switchMethod !== "refuse-writes"
           ? {}
           : {
@@ -366,7 +387,7 @@ class PlanContext {
         : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
     const risks = [
       switchMethod !== "refuse-writes"
-        ? `Writes pause for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`
+        ? `Writes pause while ${target.name} catches up (at most ${this.#input.cluster.timeouts.failoverMs} ms, ${method}); if it cannot catch up, or the swap fails, writes resume on ${master.name} and nothing changes.`
         : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
       ...this.#unreachableReplicaRisks(targetRef),
       ...spareSteps.risks,
@@ -495,6 +516,39 @@ class PlanContext {
     return node ?? { reason: `${chosen.name} vanished from the topology` };
   }
 
+  /**
+   * A replica repointed to a new master that is behind it discards what it holds beyond the
+   * new master's offset (its PSYNC fails, a full sync follows). So the new master must be at
+   * least as far as every replica it will take: an eligible replica that is ahead is proposed
+   * instead (unless one was named), anything else is refused.
+   */
+  #mostAdvanced(chosen: NodeState): NodeState | Refusal {
+    const offsetOf = (node: NodeState) => node.offset ?? 0;
+    const ahead = this.#assessment.replicas
+      // A replica loading or in a full sync holds an incomplete dataset: nothing to keep.
+      .filter(
+        (node) =>
+          node.name !== chosen.name && !usableSource(node) && offsetOf(node) > offsetOf(chosen),
+      )
+      .sort((a, b) => offsetOf(b) - offsetOf(a) || a.name.localeCompare(b.name));
+    const furthest = ahead[0];
+    if (!furthest) return chosen;
+    const bytes = offsetOf(furthest) - offsetOf(chosen);
+    const eligible = this.#candidates().find(
+      (candidate) => candidate.name === furthest.name && candidate.eligible,
+    );
+    if (eligible && !this.#input.request.replica) {
+      this.#modeReason = `${this.#modeReason ? `${this.#modeReason}. ` : ""}${furthest.name} is promoted rather than ${chosen.name} (preferred by replica-priority): it holds ${bytes} bytes of replication stream more, which repointing it to ${chosen.name} would discard`;
+      return furthest;
+    }
+    return {
+      reason: `${furthest.name} is ${bytes} bytes ahead of ${chosen.name}: making it a replica of ${chosen.name} would discard writes only it holds`,
+      advice: eligible
+        ? `Promote ${furthest.name} instead (--replica ${furthest.name}).`
+        : `${furthest.name} cannot be promoted (${this.#candidates().find((candidate) => candidate.name === furthest.name)?.reason ?? "not eligible"}); fix that (for example CONFIG SET replica-priority 100 on it) and plan again, or take its data by hand first.`,
+    };
+  }
+
   #switchoverTarget(): NodeState | Refusal {
     const target = this.#promotionTarget();
     if ("reason" in target) return target;
@@ -541,7 +595,7 @@ class PlanContext {
       )
       .map(
         (node) =>
-          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: redis-cli -h ${node.host} -p ${node.port} REPLICAOF ${newMaster.host} ${newMaster.port}`,
+          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: ${redisCli(this.#input.cluster, node)} REPLICAOF ${newMaster.host} ${newMaster.port}`,
       );
   }
 

@@ -66,7 +66,13 @@ export type StepSpec =
        * commands too: the master refuses writes (min-replicas-to-write) until roles have swapped.
        */
       method: "failover-command" | "client-pause" | "refuse-writes";
+      /** How long the target may take to catch up. */
       timeoutMs: number;
+      /**
+       * client-pause: how long writes stay paused; longer than timeoutMs by the time the role
+       * swap itself may take, so the pause never ends while the roles are being swapped.
+       */
+      pauseMs?: number;
       /** refuse-writes: the master's settings before the switchover, put back afterwards. */
       restoreConfig?: { minReplicasToWrite: number; minReplicasMaxLag: number };
     }

@@ -18,8 +18,19 @@ export interface RedisNode {
   info(section?: string): Promise<InfoFields>;
   /** MULTI/EXEC: the commands run back to back with nothing in between; returns their replies. */
   transaction(commands: ReadonlyArray<readonly [string, ...RedisArg[]]>): Promise<unknown[]>;
+  /**
+   * Told that this server did not answer earlier (a plan saw it silent): until it answers
+   * again, reaching it waits only the short bound, so a hung host is never waited on twice.
+   */
+  expectSilence?(): void;
   close(): Promise<void>;
 }
+
+/**
+ * How long a server already known not to answer is given before it counts as still silent.
+ * Short on purpose: it was already waited on once, with the full connect bound.
+ */
+export const SILENT_RETRY_MS = 300;
 
 export interface RedisNodeOptions {
   name: string;
@@ -46,6 +57,8 @@ export class IoRedisNode implements RedisNode {
   readonly #options: RedisNodeOptions;
   #client: Redis | undefined;
   #connecting: Promise<Redis> | undefined;
+  /** Set when the server failed to answer in time; cleared by its next answer. */
+  #silent = false;
 
   constructor(options: RedisNodeOptions) {
     this.name = options.name;
@@ -63,6 +76,7 @@ export class IoRedisNode implements RedisNode {
       if (/timed out/i.test(message)) {
         // A reply that arrives late must not be mistaken for the reply to a later command.
         this.#drop();
+        this.#silent = true;
         throw new FailoverError(
           "REDIS_UNREACHABLE",
           `${this.name} (${this.#where()}) did not answer ${command.toUpperCase()} within ${this.#options.commandTimeoutMs} ms`,
@@ -117,6 +131,10 @@ export class IoRedisNode implements RedisNode {
     return parseInfo(String(reply));
   }
 
+  expectSilence(): void {
+    this.#silent = true;
+  }
+
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
@@ -135,8 +153,9 @@ export class IoRedisNode implements RedisNode {
   }
 
   #connect(): Promise<Redis> {
-    if (this.#client && this.#client.status === "ready") return Promise.resolve(this.#client);
+    // Checked first: the client reads "ready" before its PING has been answered.
     if (this.#connecting) return this.#connecting;
+    if (this.#client && this.#client.status === "ready") return Promise.resolve(this.#client);
     this.#client?.disconnect(false);
     const options = this.#options;
     const client = new Redis({
@@ -164,10 +183,20 @@ export class IoRedisNode implements RedisNode {
       socketError = error;
     });
     this.#client = client;
-    const timeoutMs = options.connectTimeoutMs + options.commandTimeoutMs;
+    // A stopped (SIGSTOP) server still completes the TCP handshake in the kernel: a connection
+    // counts as made only once the server has answered a PING, all within the connect bound.
+    const timeoutMs = this.#silent
+      ? Math.min(SILENT_RETRY_MS, options.connectTimeoutMs)
+      : options.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const connecting = Promise.race([
-      client.connect().then(() => client),
+      client
+        .connect()
+        .then(() => client.call("PING").catch(answeredAnyway))
+        .then(() => {
+          this.#silent = false;
+          return client;
+        }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
@@ -179,6 +208,7 @@ export class IoRedisNode implements RedisNode {
       .catch((error: unknown) => {
         if (this.#client === client) this.#drop();
         else client.disconnect(false);
+        this.#silent = true;
         throw new FailoverError(
           "REDIS_UNREACHABLE",
           `cannot connect to ${this.name} at ${this.#where()}: ${describeConnectError(socketError ?? error)}`,
@@ -192,6 +222,13 @@ export class IoRedisNode implements RedisNode {
     this.#connecting = connecting;
     return connecting;
   }
+}
+
+/** An error reply (LOADING, BUSY...) still proves the server answers; failed authentication does not. */
+function answeredAnyway(error: unknown): void {
+  const message = errorMessage(error);
+  if ((error as Error).name !== "ReplyError" || /NOAUTH|WRONGPASS|invalid password/i.test(message))
+    throw error;
 }
 
 function describeConnectError(error: unknown): string {

@@ -7,7 +7,10 @@ import type { NodeState, Topology } from "./types.js";
 export type MasterState =
   /** Answers the bot as a master. */
   | "up"
-  /** The bot cannot reach it and every reachable replica has lost its link. */
+  /**
+   * The bot cannot reach it and every reachable replica has lost it: the link is down, or the
+   * replica has heard nothing for longer than two of the master's pings (silentMasterSeconds).
+   */
   | "down"
   /** The bot cannot reach it but at least one replica still can: a partition, not a dead master. */
   | "unconfirmed";
@@ -77,6 +80,17 @@ export function assessTopology(topology: Topology): Assessment {
     );
   }
 
+  for (const node of reachable.filter((candidate) => candidate.clusterEnabled)) {
+    problems.push(
+      `${node.name} is a Redis Cluster node (cluster_enabled:1): it refuses REPLICAOF, and Redis Cluster elects a new master by itself (CLUSTER FAILOVER on a replica); this bot handles only master/replica setups`,
+    );
+  }
+  const watched = sentinelWatched(topology);
+  if (watched.length > 0) {
+    evidence.push(
+      `sentinel: ${watched.map((node) => `${node.name} has ${node.sentinelSubscribers} Sentinel(s) subscribed to __sentinel__:hello`).join(", ")}: Sentinel manages this cluster`,
+    );
+  }
   const otherMasters = masters.filter((node) => node.name !== master?.name);
   for (const other of otherMasters) {
     if (other.replicas.length > 0 || (other.keys ?? 0) > 0) {
@@ -114,7 +128,12 @@ function masterState(
   for (const replica of followers) {
     const replicaLink = replica.master;
     if (!replicaLink) continue;
-    if (replicaLink.linkStatus === "up") {
+    const silentAfter = silentMasterSeconds(replica);
+    if (replicaLink.linkStatus === "up" && (replicaLink.lastIoSecondsAgo ?? 0) > silentAfter) {
+      evidence.push(
+        `${replica.name}: master_link_status:up but nothing heard from the master for ${replicaLink.lastIoSecondsAgo} s (more than twice repl-ping-replica-period, ${silentAfter} s): the master is silent`,
+      );
+    } else if (replicaLink.linkStatus === "up") {
       anyLinkUp = true;
       evidence.push(
         `${replica.name}: master_link_status:up (last heard ${replicaLink.lastIoSecondsAgo ?? "?"} s ago)`,
@@ -128,6 +147,21 @@ function masterState(
   }
   if (target?.reachable) return "unconfirmed";
   return anyLinkUp ? "unconfirmed" : "down";
+}
+
+/**
+ * A master pings its replicas every repl-ping-replica-period (10 s by default); a replica that
+ * has heard nothing for two whole periods has missed at least one ping, so its master is silent
+ * even though repl-timeout (60 s) has not yet marked the link down. With the defaults a hung
+ * master is confirmed 10 to 20 s after it stopped: before Sentinel's default down-after (30 s).
+ */
+export function silentMasterSeconds(replica: NodeState): number {
+  return 2 * (replica.replPingPeriod ?? 10);
+}
+
+/** Servers some Sentinel watches (it subscribes to `__sentinel__:hello` on each one). */
+export function sentinelWatched(topology: Topology): NodeState[] {
+  return topology.nodes.filter((node) => node.reachable && (node.sentinelSubscribers ?? 0) > 0);
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {

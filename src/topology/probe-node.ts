@@ -20,6 +20,19 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
     replicas: [],
   };
   const started = performance.now();
+  // One round trip: CONFIG may be renamed or forbidden by ACLs, so its replies are optional.
+  const optional = (...args: string[]) => node.call(...(args as [string])).catch(() => undefined);
+  const configs = Promise.all([
+    optional("CONFIG", "GET", "dir"),
+    optional("CONFIG", "GET", "dbfilename"),
+    optional("CONFIG", "GET", "min-replicas-to-write"),
+    optional("CONFIG", "GET", "min-replicas-max-lag"),
+    optional("COMMAND", "INFO", "FAILOVER"),
+    optional("CONFIG", "GET", "repl-ping-replica-period"),
+    optional("CONFIG", "GET", "repl-timeout"),
+    // Every Sentinel that watches a server subscribes to this channel on it.
+    optional("PUBSUB", "NUMSUB", "__sentinel__:hello"),
+  ]);
   try {
     const [role, info] = await Promise.all([node.call("ROLE"), node.info()]);
     state.latencyMs = Math.round(performance.now() - started);
@@ -29,28 +42,23 @@ export async function probeNode(host: HostConfig, node: RedisNode): Promise<Node
     state.error = errorMessage(error);
     return state;
   }
-  // CONFIG may be renamed or forbidden by ACLs; the topology is still useful without it.
-  try {
-    const [dir, dbfilename, minReplicas, maxLag, failover] = await Promise.all([
-      node.call("CONFIG", "GET", "dir"),
-      node.call("CONFIG", "GET", "dbfilename"),
-      node.call("CONFIG", "GET", "min-replicas-to-write"),
-      node.call("CONFIG", "GET", "min-replicas-max-lag"),
-      node.call("COMMAND", "INFO", "FAILOVER").catch(() => undefined),
-    ]);
-    if (Array.isArray(failover))
-      state.failoverCommand = failover[0] !== null && failover[0] !== undefined;
-    const dirValue = configPairs(dir).get("dir");
-    const dbfilenameValue = configPairs(dbfilename).get("dbfilename");
-    const minReplicasValue = configPairs(minReplicas).get("min-replicas-to-write");
-    if (dirValue) state.dir = dirValue;
-    if (dbfilenameValue) state.dbfilename = dbfilenameValue;
-    if (minReplicasValue !== undefined) state.minReplicasToWrite = Number(minReplicasValue);
-    const maxLagValue = configPairs(maxLag).get("min-replicas-max-lag");
-    if (maxLagValue !== undefined) state.minReplicasMaxLag = Number(maxLagValue);
-  } catch {
-    // Left undefined: steps that need them will say so.
-  }
+  const [dir, dbfilename, minReplicas, maxLag, failover, pingPeriod, replTimeout, hello] =
+    await configs;
+  if (Array.isArray(hello)) state.sentinelSubscribers = Number(hello[1] ?? 0);
+  if (Array.isArray(failover))
+    state.failoverCommand = failover[0] !== null && failover[0] !== undefined;
+  const dirValue = configPairs(dir).get("dir");
+  const dbfilenameValue = configPairs(dbfilename).get("dbfilename");
+  const minReplicasValue = configPairs(minReplicas).get("min-replicas-to-write");
+  if (dirValue) state.dir = dirValue;
+  if (dbfilenameValue) state.dbfilename = dbfilenameValue;
+  if (minReplicasValue !== undefined) state.minReplicasToWrite = Number(minReplicasValue);
+  const maxLagValue = configPairs(maxLag).get("min-replicas-max-lag");
+  if (maxLagValue !== undefined) state.minReplicasMaxLag = Number(maxLagValue);
+  const period = Number(configPairs(pingPeriod).get("repl-ping-replica-period"));
+  if (Number.isFinite(period) && period > 0) state.replPingPeriod = period;
+  const timeout = Number(configPairs(replTimeout).get("repl-timeout"));
+  if (Number.isFinite(timeout) && timeout > 0) state.replTimeout = timeout;
   return state;
 }
 
@@ -75,6 +83,7 @@ export function applyInfo(state: NodeState, info: InfoFields, role?: unknown): v
   state.aofRewriteInProgress = info.get("aof_rewrite_in_progress") === "1";
   const failoverState = info.get("master_failover_state");
   if (failoverState) state.failoverState = failoverState;
+  if (info.get("cluster_enabled") === "1") state.clusterEnabled = true;
 
   if (state.role === "replica") {
     state.master = replicaLink(info);

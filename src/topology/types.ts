@@ -62,6 +62,14 @@ export interface NodeState {
   failoverCommand?: boolean;
   minReplicasMaxLag?: number;
   failoverState?: string;
+  /** INFO cluster_enabled:1: a Redis Cluster node, where REPLICAOF is refused. */
+  clusterEnabled?: boolean;
+  /** CONFIG repl-ping-replica-period (seconds): how often a master pings its replicas. */
+  replPingPeriod?: number;
+  /** CONFIG repl-timeout (seconds): how long a replica waits before marking its link down. */
+  replTimeout?: number;
+  /** Subscribers of `__sentinel__:hello` on this server: Sentinels that manage it. */
+  sentinelSubscribers?: number;
 }
 
 export interface Topology {

@@ -123,4 +123,50 @@ describe("switchover", () => {
     expect((await info(a)).role).toBe("master");
     expect((await info(b)).role).toBe("slave");
   });
+
+  for (const method of ["client-pause", "refuse-writes"] as const) {
+    it(`puts the master back when the role swap fails after writes were held (${method})`, async () => {
+      const { topology, a, b, d } = await liveTopology();
+      const engine = await topology.engine();
+      const plan = await planOrThrow(engine, {
+        cluster: "cache-test",
+        mode: "switchover",
+        replica: "machine-b",
+      });
+      const step = plan.steps.find((candidate) => candidate.spec.kind === "switchover");
+      // A pause far longer than the test: a write below can only succeed if it was lifted.
+      if (step?.spec.kind === "switchover")
+        Object.assign(step.spec, {
+          method,
+          pauseMs: 600_000,
+          restoreConfig: { minReplicasToWrite: 0, minReplicasMaxLag: 10 },
+        });
+      const redisB = client(b);
+      const redisA = client(a);
+      try {
+        // B refuses REPLICAOF: its promotion fails after A's writes were held back.
+        await redisB.call("ACL", "SETUSER", "default", "-replicaof");
+        const writer = startWriter(a, [a]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const result = await engine.execute(plan);
+        await writer.stop();
+
+        expect(result.failedStep?.index).toBe(step ? plan.steps.indexOf(step) + 1 : -1);
+        expect(result.failedStep?.error).toMatch(/NOPERM|replicaof/i);
+        expect(await redisA.set("after-failed-switchover", "1")).toBe("OK");
+        expect(await redisA.config("GET", "min-replicas-to-write")).toEqual([
+          "min-replicas-to-write",
+          "0",
+        ]);
+        expect((await info(a)).role).toBe("master");
+        for (const replica of [b, d]) expect((await info(replica)).master_host).toBe(a.ip);
+        const values = await redisA.mget(...writer.acknowledged);
+        expect(writer.acknowledged.length).toBeGreaterThan(0);
+        expect(writer.acknowledged.filter((_, i) => values[i] === null)).toEqual([]);
+      } finally {
+        redisA.disconnect();
+        redisB.disconnect();
+      }
+    });
+  }
 });

@@ -567,7 +567,7 @@ function readsOnly(command: string): boolean {
   if (redis !== undefined)
     return (
       /^(PING|ROLE|INFO|TIME|LASTSAVE|GET)\b/.test(redis) ||
-      /^(CONFIG GET|COMMAND INFO)\b/.test(redis)
+      /^(CONFIG GET|COMMAND INFO|PUBSUB NUMSUB)\b/.test(redis)
     );
   const shell = / \$ (.*)$/.exec(command)?.[1] ?? "";
   return /^(wc -c <|sha256sum --|cat --) /.test(shell);
@@ -824,6 +824,8 @@ describe("describeStep shows exactly what each step runs", () => {
 
   it("fence: REPLICAOF the new master and CONFIG REWRITE on a reachable old master", async () => {
     const world = new World();
+    // Empty: nothing of its own to keep (keeping a diverged dataset is tested against real servers).
+    world.server("machine-a").keys = 0;
     const spec: StepSpec = { kind: "fence", host: A, newMaster: B };
     await runStep(world, spec);
     expect(world.server("machine-a").masterHost).toBe(B.host);

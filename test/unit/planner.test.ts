@@ -168,9 +168,9 @@ describe("promote", () => {
         cluster: cluster([a, b, c, d]),
         topology: topology([
           down(a),
-          replica(b, a, { offset: 1000, link: "down", priority: 0, downSince: 3 }),
-          replica(c, a, { offset: 800, link: "down", priority: 50, downSince: 3 }),
-          replica(d, a, { offset: 990, link: "down", priority: 100, downSince: 3 }),
+          replica(b, a, { offset: 800, link: "down", priority: 0, downSince: 3 }),
+          replica(c, a, { offset: 1000, link: "down", priority: 50, downSince: 3 }),
+          replica(d, a, { offset: 1000, link: "down", priority: 100, downSince: 3 }),
         ]),
         request: { mode: "promote" },
       }),
@@ -183,12 +183,76 @@ describe("promote", () => {
         candidate.behindBestBytes,
       ]),
     ).toEqual([
-      ["machine-c", true, 200],
-      ["machine-d", true, 10],
-      ["machine-b", false, 0],
+      ["machine-c", true, 0],
+      ["machine-d", true, 0],
+      ["machine-b", false, 200],
     ]);
     expect(p.candidates[2]?.reason).toMatch(/replica-priority 0/);
     expect(kinds(p)).toEqual(["recheck", "promote", "replicate", "replicate", "fence", "announce"]);
+  });
+
+  it("promotes a replica that is ahead of the one replica-priority prefers, rather than repointing it", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, c, d]),
+        topology: topology([
+          down(a),
+          replica(c, a, { offset: 800, link: "down", priority: 50, downSince: 3 }),
+          replica(d, a, { offset: 990, link: "down", priority: 100, downSince: 3 }),
+        ]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(p.newMaster.name).toBe("machine-d");
+    expect(p.modeReason).toMatch(/machine-d is promoted rather than machine-c .* 190 bytes/);
+  });
+
+  it("refuses to repoint a replica that is ahead when it cannot be promoted, or when another was named", () => {
+    const priorityZero = refused(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 1000, link: "down", priority: 0, downSince: 3 }),
+          replica(c, a, { offset: 800, link: "down", downSince: 3 }),
+        ]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(priorityZero.reason).toMatch(
+      /machine-b is 200 bytes ahead of machine-c: making it a replica of machine-c would discard writes only it holds/,
+    );
+    expect(priorityZero.advice).toMatch(/replica-priority/);
+    const named = refused(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 1000, link: "down", downSince: 3 }),
+          replica(c, a, { offset: 800, link: "down", downSince: 3 }),
+        ]),
+        request: { mode: "promote", replica: "machine-c" },
+      }),
+    );
+    expect(named.advice).toMatch(/--replica machine-b/);
+  });
+
+  it("excludes a replica that lost the master far longer ago than the others (10 × repl-timeout)", () => {
+    const p = ok(
+      plan({
+        cluster: cluster([a, b, c]),
+        topology: topology([
+          down(a),
+          replica(b, a, { offset: 100, link: "down", priority: 10, downSince: 3_700 }),
+          replica(c, a, { offset: 900, link: "down", priority: 50, downSince: 3 }),
+        ]),
+        request: { mode: "promote" },
+      }),
+    );
+    expect(p.newMaster.name).toBe("machine-c");
+    expect(p.candidates.find((candidate) => candidate.name === "machine-b")?.reason).toMatch(
+      /3697 s before the freshest replica lost it, more than 10 × repl-timeout \(600 s/,
+    );
   });
 
   it("prefers the highest offset among equal priorities and never a replica in the middle of a full sync", () => {
@@ -480,6 +544,7 @@ describe("switchover method", () => {
       }),
     );
     expect(p.steps[1]?.spec).toMatchObject({ method: "client-pause" });
-    expect(p.steps[1]?.commands[0]).toBe("[machine-a] redis> CLIENT PAUSE 10000 WRITE");
+    // The pause outlasts the 10 s wait by the swap's two command timeouts (2 × 5 s).
+    expect(p.steps[1]?.commands[0]).toBe("[machine-a] redis> CLIENT PAUSE 20000 WRITE");
   });
 });

@@ -10,6 +10,9 @@ type Spec = Extract<StepSpec, { kind: "recheck" }>;
 /** Approval can take minutes: before changing anything, confirm the plan's premises still hold. */
 export const recheck: StepImplementation<Spec> = {
   async run(spec, context) {
+    // A server the plan found silent is probed again, but waited on only briefly.
+    for (const node of context.plan.topology.nodes)
+      if (!node.reachable) context.connections.redis(node.name).expectSilence?.();
     const topology = await discoverTopology(context.cluster, context.connections);
     for (const node of topology.nodes) context.output(describeNode(node));
     const assessment = assessTopology(topology);

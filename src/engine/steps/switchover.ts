@@ -4,7 +4,7 @@ import type { StepSpec } from "../../plan/types.js";
 import { type InfoFields, intField, parseInfo } from "../../redis/info.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
-import { followsMaster, replicaOffset } from "./redis-state.js";
+import { followsMaster, masterOffset, replicaOffset } from "./redis-state.js";
 
 type Spec = Extract<StepSpec, { kind: "switchover" }>;
 
@@ -89,38 +89,75 @@ async function viaClientPause(
   context: StepContext,
 ): Promise<void> {
   const master = context.redis(spec.master);
-  const freeze = redisCommands.switchoverFreeze(spec.method, spec.timeoutMs);
+  const freeze = redisCommands.switchoverFreeze(spec.method, spec.pauseMs ?? spec.timeoutMs);
   for (const command of freeze) context.output(showRedis(spec.master.name, command));
   const replies = await master.transaction(freeze);
   const frozen = parseInfo(String(replies[replies.length - 1]));
-  const target = intField(frozen, "master_repl_offset") ?? 0;
+  let target = intField(frozen, "master_repl_offset") ?? 0;
   context.output(`  writes frozen at offset ${target}`);
   const restore = redisCommands.switchoverRestore(spec.method, spec.restoreConfig);
   const restoreWrites = async () => {
     for (const command of restore) await context.command(spec.master, command);
   };
+  let promoted = false;
   try {
-    const reached = await waitUntil(
-      async () => {
-        const offset = replicaOffset(await context.redis(spec.target).info("replication"));
-        return offset >= target
-          ? { done: true, value: offset }
-          : { done: false, detail: `offset ${offset} of ${target}` };
-      },
-      {
-        timeoutMs: spec.timeoutMs,
-        intervalMs: 5,
-        maxIntervalMs: 50,
-        what: `${spec.target.name} to reach offset ${target}`,
-      },
-    );
-    context.output(`  ${spec.target.name} reached offset ${reached}`);
+    const deadline = Date.now() + spec.timeoutMs;
+    // The target must hold the master's offset, and that offset must be final: a replication
+    // PING or an expiry can still move it while client writes are held back.
+    for (;;) {
+      const reached = await waitUntil(
+        async () => {
+          const offset = replicaOffset(await context.redis(spec.target).info("replication"));
+          return offset >= target
+            ? { done: true, value: offset }
+            : { done: false, detail: `offset ${offset} of ${target}` };
+        },
+        {
+          timeoutMs: Math.max(0, deadline - Date.now()),
+          intervalMs: 5,
+          maxIntervalMs: 50,
+          what: `${spec.target.name} to reach offset ${target}`,
+        },
+      );
+      const now = await masterOffset(master);
+      if (now === target) {
+        context.output(
+          `  ${spec.target.name} reached offset ${reached}; ${spec.master.name}'s offset is still ${target}`,
+        );
+        break;
+      }
+      if (Date.now() >= deadline) {
+        throw new FailoverError(
+          "TIMEOUT",
+          `${spec.master.name}'s offset kept moving (${target} -> ${now}) while writes were held back`,
+        );
+      }
+      context.output(`  ${spec.master.name}'s offset moved to ${now}; waiting for it again`);
+      target = now;
+    }
+    await context.command(spec.target, redisCommands.promote);
+    promoted = true;
+    await context.command(spec.master, redisCommands.replicaOf(spec.target.host, spec.target.port));
   } catch (error) {
-    await restoreWrites();
+    context.output(`  ${errorMessage(error)}: putting ${spec.master.name} back as it was`);
+    if (promoted) {
+      // The target took no client write yet (clients still reach the old master): it simply
+      // follows the old master again, which still has every write.
+      await context
+        .command(spec.target, redisCommands.replicaOf(spec.master.host, spec.master.port))
+        .catch((undo: unknown) =>
+          context.warn(
+            `${spec.target.name} is a master and could not be put back under ${spec.master.name} (${errorMessage(undo)}): run REPLICAOF ${spec.master.host} ${spec.master.port} on it`,
+          ),
+        );
+    }
+    await restoreWrites().catch((undo: unknown) =>
+      context.warn(
+        `writes on ${spec.master.name} could not be restored (${errorMessage(undo)}): run ${restore.map((command) => command.join(" ")).join(" and ")} on it now`,
+      ),
+    );
     throw error;
   }
-  await context.command(spec.target, redisCommands.promote);
-  await context.command(spec.master, redisCommands.replicaOf(spec.target.host, spec.target.port));
   await restoreWrites();
 }
 

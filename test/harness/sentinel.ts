@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { freePort } from "./addresses.js";
+import { waitFor } from "./redis-server.js";
+
+export interface SentinelHandle {
+  host: string;
+  port: number;
+  masterName: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real redis-sentinel (Debian's package) on loopback watching `master` as "mymaster" with
+ * quorum 1. Ready once it lists `replicas` replicas and has subscribed to the hello channel on
+ * the master, i.e. once the master shows it manages it.
+ */
+export async function startSentinel(options: {
+  dir: string;
+  host: string;
+  master: { ip: string; port: number };
+  replicas: number;
+  /** down-after-milliseconds; long by default so that only a forced failover happens. */
+  downAfterMs?: number;
+}): Promise<SentinelHandle> {
+  const { dir, host, master } = options;
+  await mkdir(dir, { recursive: true });
+  const port = await freePort(host);
+  const config = join(dir, "sentinel.conf");
+  await writeFile(
+    config,
+    [
+      `bind ${host}`,
+      `port ${port}`,
+      `dir ${dir}`,
+      `logfile ${join(dir, "sentinel.log")}`,
+      `sentinel monitor mymaster ${master.ip} ${master.port} 1`,
+      `sentinel down-after-milliseconds mymaster ${options.downAfterMs ?? 600_000}`,
+      "sentinel failover-timeout mymaster 60000",
+      "",
+    ].join("\n"),
+  );
+  const child: ChildProcess = spawn("redis-sentinel", [config], { stdio: "ignore" });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  const sentinel = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  const onMaster = new Redis({ host: master.ip, port: master.port, maxRetriesPerRequest: 1 });
+  sentinel.on("error", () => {});
+  onMaster.on("error", () => {});
+  try {
+    await waitFor(
+      async () => {
+        const known = (await sentinel
+          .call("SENTINEL", "REPLICAS", "mymaster")
+          .catch(() => [])) as unknown[];
+        const numsub = (await onMaster
+          .call("PUBSUB", "NUMSUB", "__sentinel__:hello")
+          .catch(() => [])) as unknown[];
+        return known.length >= options.replicas && Number(numsub[1] ?? 0) > 0;
+      },
+      {
+        what: "Sentinel to discover the replicas and say hello",
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    sentinel.disconnect();
+    onMaster.disconnect();
+  }
+  return { host, port, masterName: "mymaster", stop };
+}
