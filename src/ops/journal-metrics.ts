@@ -20,7 +20,7 @@ export function countingJournal(store: JournalStore, metrics: Metrics): JournalS
     if (known) return known;
     const records = await store.read({ runId }).catch(() => []);
     const requested = records.find((record) => record.type === "requested");
-    if (!requested || requested.type !== "requested") return undefined;
+    if (requested?.type !== "requested") return undefined;
     const labels = labelsFromPlan(requested.plan);
     runs.set(runId, labels);
     return labels;
