@@ -4,6 +4,7 @@ import { builtinModules } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../harness/addresses.js";
 import { makeTempRoot, type TempRoot } from "../harness/temp.js";
 
 const run = promisify(execFile);
@@ -119,6 +120,40 @@ describe("the npm tarball installed into an empty prefix", () => {
     const { stdout } = await run("redis-failover", ["--help"], { env: env(), cwd: temp.path });
     expect(stdout).toMatch(/Usage: redis-failover/);
     expect(stdout).toMatch(/failover/);
+  });
+
+  it("redis-failover prints a refusal as plain text; JSON log lines only when LOG_LEVEL asks", async () => {
+    // Two servers with nothing listening on loopback: the preflight refuses the promote.
+    const inventory = join(temp.path, "down.yml");
+    const [one, two] = [await freePort("127.0.0.1"), await freePort("127.0.0.1")];
+    await writeFile(
+      inventory,
+      [
+        "clusters:",
+        "  down:",
+        "    approvers: [U0ALICE]",
+        "    channels: [C0INCIDENT]",
+        "    hosts:",
+        `      a: { redis: { host: 127.0.0.1, port: ${one} } }`,
+        `      b: { redis: { host: 127.0.0.1, port: ${two} } }`,
+        "",
+      ].join("\n"),
+    );
+    const args = ["failover", "down", "--mode", "promote", "--yes", "--inventory", inventory];
+    const refuse = (extra: Record<string, string>) =>
+      run("redis-failover", args, {
+        env: env({ STATE_DIR: join(temp.path, "state"), ...extra }),
+      }).then(
+        () => undefined,
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    const plain = await refuse({});
+    expect(plain?.code).toBe(1);
+    expect(plain?.stderr).toMatch(/^Refused: .*no server answers/);
+    expect(`${plain?.stdout}${plain?.stderr}`).not.toMatch(/"level":/);
+    const logged = await refuse({ LOG_LEVEL: "warn" });
+    expect(logged?.stderr).toMatch(/^\{"level":40,.*"msg":"request refused at preflight"\}$/m);
+    expect(logged?.stderr).toMatch(/^Refused: /m);
   });
 
   it("redis-failover-bot --check-config accepts a good configuration and lists every problem of a bad one", async () => {
