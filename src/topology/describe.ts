@@ -8,6 +8,7 @@ export function describeNode(node: NodeState): string {
     return `${node.name} (${node.host}:${node.port}): not answering — ${node.error ?? "no reply"}`;
   }
   const parts = [roleText(node)];
+  if (node.server) parts.push(node.server);
   if (node.loading) parts.push("LOADING");
   if (node.offset !== undefined) parts.push(`offset ${node.offset}`);
   if (node.keys !== undefined) parts.push(`${node.keys} keys`);

@@ -107,6 +107,7 @@ describe("CLI against a real topology", () => {
     expect(result.stdout).toMatch(/machine-a .*│ master .*│ 1 replica\(s\)/);
     expect(result.stdout).toMatch(/machine-b .*│ replica .*│ → machine-a, link up/);
     expect(result.stdout).toMatch(/machine-c .*│ stopped/);
+    expect(result.stdout).toMatch(/machine-a .*│ Redis \d+\.\d+\.\d+ +│/);
     expect(result.stdout).toMatch(
       /machine-c: Redis not running \(a spare, ready for --mode replace\)/,
     );

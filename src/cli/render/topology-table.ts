@@ -6,7 +6,7 @@ import type { Topology } from "../../topology/types.js";
 /** `status`: one row per server — role, link, offset, lag, keys, last save. */
 export function renderTopologyTable(topology: Topology, assessment?: Assessment): string {
   const table = new Table({
-    head: ["host", "address", "role", "link", "offset", "lag", "keys", "last save"],
+    head: ["host", "address", "role", "link", "offset", "lag", "keys", "last save", "server"],
     style: { head: [], border: [] },
   });
   const lagByName = new Map<string, number>();
@@ -30,6 +30,7 @@ export function renderTopologyTable(topology: Topology, assessment?: Assessment)
       lagText(node, lagByName.get(node.name)),
       node.keys?.toString() ?? "-",
       lastSaveText(node.lastSaveTime, topology.observedAt),
+      node.server ?? "-",
     ]);
   }
   const lines = [
