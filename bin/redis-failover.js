@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm ci builds dist/ through the prepare script).
+// Runs the compiled CLI (dist/ is built by `npm run build`, and when the package is packed).
 import { main } from "../dist/cli/main.js";
 
 await main();

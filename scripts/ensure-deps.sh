@@ -26,7 +26,12 @@ if ((${#missing[@]})); then
   "${sudo[@]}" service redis-server stop >/dev/null 2>&1 || true
 fi
 
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json || ! -d dist ]]; then
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "Installing npm dependencies (npm ci)..." >&2
   npm ci --no-audit --no-fund >&2
+fi
+# dist/ (the bins and the packed tarball run it) is built here, not by npm ci.
+if [[ ! -f dist/.tsbuildinfo ]]; then
+  echo "Building dist/ (npm run build)..." >&2
+  npm run build --silent >&2
 fi

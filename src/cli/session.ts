@@ -44,7 +44,8 @@ export class CliSession {
     this.#app ??= bootstrap({
       env: this.io.env,
       ...(inventory ? { inventoryPath: inventory } : {}),
-      logLevel: this.io.env.LOG_LEVEL ?? "warn",
+      // Log lines only when asked for: a terminal gets the plain-text messages alone.
+      logLevel: this.io.env.LOG_LEVEL ?? (this.io.env.LOG_PRETTY === "1" ? "warn" : "silent"),
       ...(this.#factory ? { factory: this.#factory } : {}),
     });
     return this.#app;

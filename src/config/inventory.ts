@@ -58,8 +58,14 @@ export interface Inventory {
 
 export const DEFAULT_INVENTORY_FILE = "./inventory.yml";
 
+/** How the CLI is told where the inventory is; the bot says INVENTORY_FILE only. */
+const CLI_INVENTORY_HINT = "Pass --inventory FILE or set INVENTORY_FILE";
+
 /** Reads and validates an inventory file; every error names the file and the bad field. */
-export async function loadInventory(path: string): Promise<Inventory> {
+export async function loadInventory(
+  path: string,
+  options: { howToPoint?: string } = {},
+): Promise<Inventory> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -68,7 +74,7 @@ export async function loadInventory(path: string): Promise<Inventory> {
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error);
     throw new FailoverError(
       "CONFIG_INVALID",
-      `cannot read inventory ${path}: ${reason}. Pass --inventory FILE or set INVENTORY_FILE (see inventory.example.yml).`,
+      `cannot read inventory ${path}: ${reason}. ${options.howToPoint ?? CLI_INVENTORY_HINT} (see inventory.example.yml).`,
     );
   }
   return parseInventory(text, path);
@@ -77,11 +83,9 @@ export async function loadInventory(path: string): Promise<Inventory> {
 export function parseInventory(text: string, path: string): Inventory {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    const first = document.errors[0];
-    throw new FailoverError(
-      "CONFIG_INVALID",
-      `inventory ${path} is not valid YAML: ${first?.message}`,
-    );
+    const errors = document.errors.map((error) => error.message);
+    const listed = errors.length === 1 ? ` ${errors[0]}` : `\n  - ${errors.join("\n  - ")}`;
+    throw new FailoverError("CONFIG_INVALID", `inventory ${path} is not valid YAML:${listed}`);
   }
   const parsed = inventorySchema.safeParse(document.toJS() ?? {});
   if (!parsed.success) {

@@ -22,6 +22,7 @@ import {
 async function demo(): Promise<number> {
   const port = Number(process.env.DEMO_PORT ?? 16379);
   const keys = Number(process.env.DEMO_KEYS ?? 200_000);
+  const keep = process.env.DEMO_KEEP === "1";
   const root = await mkdtemp(join(tmpdir(), "redis-failover-demo-"));
   const servers = await createSandbox(root, port);
   const inventory = await inventoryFor(root, servers);
@@ -52,8 +53,7 @@ async function demo(): Promise<number> {
       io(),
     );
 
-    say("Final topology");
-    await runCli(["status", "demo", "--inventory", inventory], io());
+    // The run's summary above already ends with the topology as it is now.
     const [bKeys, cKeys, discovery] = await Promise.all([
       dbsize(servers.b),
       dbsize(servers.c),
@@ -62,11 +62,30 @@ async function demo(): Promise<number> {
     say(
       `Key counts: A had ${loaded}, C (new master) has ${cKeys}, B (replica of C) has ${bKeys}. Discovery key: ${discovery}`,
     );
+    if (keep) {
+      const cli = `STATE_DIR=${join(root, "state")} node bin/redis-failover.js`;
+      say("The sandbox keeps running (DEMO_KEEP=1). The hints above work here, for example:");
+      process.stdout.write(
+        [
+          `  ${cli} status demo --inventory ${inventory}`,
+          `  ${cli} fence demo --inventory ${inventory}   (after: redis-server ${servers.a.configFile})`,
+          `  Stop it: kill $(cat ${Object.values(servers)
+            .map((entry) => entry.pidFile)
+            .join(" ")}); rm -r ${root}`,
+          "",
+        ].join("\n"),
+      );
+    } else {
+      say(
+        "The sandbox is removed now, so the hints above apply to a real cluster. To follow them here, run DEMO_KEEP=1 npm run demo.",
+      );
+    }
     return code;
   } finally {
-    await Promise.all(Object.values(servers).map((entry) => stop(entry)));
-    if (process.env.DEMO_KEEP === "1") process.stdout.write(`(kept ${root})\n`);
-    else await rm(root, { recursive: true, force: true });
+    if (!keep) {
+      await Promise.all(Object.values(servers).map((entry) => stop(entry)));
+      await rm(root, { recursive: true, force: true });
+    }
   }
 }
 

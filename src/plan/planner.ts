@@ -381,7 +381,7 @@ class PlanContext {
     );
     if (!this.#modeReason) this.#modeReason = `requested: planned switchover to ${target.name}`;
     const method = useFailoverCommand
-      ? `FAILOVER (Redis ${masterNode?.version})`
+      ? `FAILOVER (${masterNode?.server ?? `Redis ${masterNode?.version}`})`
       : switchMethod === "client-pause"
         ? "CLIENT PAUSE WRITE, because FAILOVER is not available on this server"
         : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;

@@ -67,6 +67,22 @@ export function keyCount(fields: InfoFields): number {
   return total;
 }
 
+/**
+ * The server's flavour and its own version from INFO server: "Redis 7.0.15", "Valkey 8.0.1".
+ * Valkey also reports a Redis-compatible `redis_version` (7.2.4), which feature checks keep
+ * using; it is recognised by `valkey_version` or `server_name:valkey`.
+ */
+export function serverFlavour(fields: InfoFields): string | undefined {
+  const name = fields.get("server_name")?.trim();
+  const valkey = fields.get("valkey_version");
+  const redis = fields.get("redis_version");
+  if (valkey || name?.toLowerCase() === "valkey") return `Valkey ${valkey ?? redis ?? "?"}`;
+  if (name && name.toLowerCase() !== "redis") {
+    return `${name[0]?.toUpperCase()}${name.slice(1)} ${redis ?? "?"}`;
+  }
+  return redis ? `Redis ${redis}` : undefined;
+}
+
 /** Redis version "7.0.15" -> comparable tuple check. */
 export function versionAtLeast(version: string | undefined, major: number, minor: number): boolean {
   if (!version) return false;

@@ -1,8 +1,10 @@
 import type { Server } from "node:http";
-import { App, type BlockButtonAction } from "@slack/bolt";
+import { App, type BlockButtonAction, SocketModeReceiver } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
+import { type Ops, opsRoutes } from "../ops/routes.js";
+import { countingFetch } from "../ops/slack-fetch.js";
 import type { Secrets } from "../secrets.js";
 import { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
@@ -13,6 +15,7 @@ import type { SlackEnv } from "./env.js";
 import { FailoverBot } from "./failover-bot.js";
 import { FollowUps } from "./follow-ups.js";
 import { SlackOutbox } from "./outbox.js";
+import { parseSlashCommand } from "./parse-command.js";
 import { Recovery } from "./recovery.js";
 import { ACTIONS } from "./types.js";
 
@@ -24,6 +27,8 @@ export interface SlackBot {
   idle(): Promise<void>;
   /** Connects (Socket Mode) or listens (HTTP on PORT, path /slack/events); returns the HTTP server if any. */
   start(): Promise<Server | undefined>;
+  /** Socket Mode: the socket is connected; HTTP: the receiver listens (for /readyz). */
+  slackReachable(): boolean;
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,8 @@ export interface SlackBotOptions {
   leaseMs: number;
   /** How often to look for runs whose executor died (default 5 s). */
   recoveryIntervalMs?: number;
+  /** /healthz, /readyz and /metrics (served on the receiver in HTTP mode) and the metrics to count. */
+  ops?: Ops;
 }
 
 export function createSlackBot(options: SlackBotOptions): SlackBot {
@@ -58,23 +65,48 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   options.secrets.add(env.SLACK_BOT_TOKEN);
   options.secrets.add(env.SLACK_SIGNING_SECRET);
   options.secrets.add(env.SLACK_APP_TOKEN);
+  const { ops } = options;
+  const apiUrl = env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {};
+  const socket =
+    env.mode === "socket"
+      ? new SocketModeReceiver({
+          appToken: env.SLACK_APP_TOKEN as string,
+          logger: boltLogger(log),
+          installerOptions: { clientOptions: apiUrl },
+        })
+      : undefined;
+  let socketConnected = false;
+  socket?.client.on("connected", () => {
+    socketConnected = true;
+  });
+  for (const state of ["disconnecting", "disconnected", "reconnecting"]) {
+    socket?.client.on(state, () => {
+      socketConnected = false;
+    });
+  }
+  let httpServer: Server | undefined;
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
-    ...(env.mode === "socket"
-      ? { socketMode: true, appToken: env.SLACK_APP_TOKEN as string }
-      : { signingSecret: env.SLACK_SIGNING_SECRET as string }),
+    ...(socket
+      ? { receiver: socket }
+      : {
+          signingSecret: env.SLACK_SIGNING_SECRET as string,
+          ...(ops ? { customRoutes: opsRoutes(ops) } : {}),
+        }),
     logger: boltLogger(log),
     deferInitialization: true,
     // Not used, and it would run on every request.
     convoStore: false,
     clientOptions: {
-      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      ...apiUrl,
+      ...(ops ? { fetch: countingFetch(ops.metrics, env.SLACK_API_URL) } : {}),
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: 10_000,
     },
   });
   const outbox = new SlackOutbox({ client: app.client, log, secrets: options.secrets });
+  ops?.metrics.watchOutboxDepth(() => outbox.depth());
   const coordinator = new RunCoordinator({
     engine: options.engine,
     journal: options.journal,
@@ -123,6 +155,14 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       },
     );
     await ack({ response_type: "ephemeral", ...outcome.ack });
+    if (ops) {
+      const parsed = parseSlashCommand(command.text);
+      const kind = parsed.ok ? parsed.command.kind : "invalid";
+      ops.metrics.slashCommand(
+        kind,
+        outcome.after ? "accepted" : kind === "help" ? "answered" : "refused",
+      );
+    }
     if (outcome.after) followUps.add(outcome.after);
   });
   const onButton =
@@ -183,7 +223,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         },
         "bot started",
       );
-      return env.mode === "http" ? (started as Server) : undefined;
+      if (env.mode === "http") httpServer = started as Server;
+      return httpServer;
+    },
+    slackReachable() {
+      return socket ? socketConnected : (httpServer?.listening ?? false);
     },
     async stop() {
       await recovery.stop();

@@ -1,19 +1,65 @@
 import { existsSync } from "node:fs";
+import type { Server } from "node:http";
 import { bootstrap } from "../app/bootstrap.js";
 import { openState, stateSettings } from "../app/state.js";
+import { DEFAULT_INVENTORY_FILE, type Inventory, loadInventory } from "../config/inventory.js";
 import { errorMessage } from "../errors.js";
+import { createBotOps } from "../ops/bot-ops.js";
+import { opsRoutes, startOpsServer } from "../ops/routes.js";
 import { createSlackBot } from "./app.js";
-import { readSlackEnv } from "./env.js";
+import { checkSlackEnv, type SlackEnv } from "./env.js";
 
-/** `npm start`: reads .env if present, checks the configuration, starts the bot. */
+const USAGE = `usage: redis-failover-bot [--check-config]
+
+Starts the Slack bot configured by the environment (and ./.env if present).
+  --check-config  check the environment and the inventory, print every problem, exit 0 or 2
+`;
+
+/** Every problem with the environment and the inventory, reported together. */
+async function readConfig(
+  env: NodeJS.ProcessEnv,
+): Promise<{ ok: true; env: SlackEnv; inventory: Inventory } | { ok: false; problems: string[] }> {
+  const checked = checkSlackEnv(env);
+  const problems = checked.ok ? [] : [...checked.problems];
+  const path = env.INVENTORY_FILE || DEFAULT_INVENTORY_FILE;
+  const inventory = await loadInventory(path, {
+    howToPoint: "Set INVENTORY_FILE to the inventory's path",
+  }).catch((error: unknown) => {
+    problems.push(errorMessage(error));
+    return undefined;
+  });
+  if (!checked.ok || !inventory) return { ok: false, problems };
+  return { ok: true, env: checked.env, inventory };
+}
+
+/** `npm start` / `redis-failover-bot`: reads .env if present, checks the configuration, starts the bot. */
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
-  let env: ReturnType<typeof readSlackEnv>;
-  try {
-    env = readSlackEnv(process.env);
-  } catch (error) {
-    process.stderr.write(`${errorMessage(error)}\n`);
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const unknown = args.filter((arg) => arg !== "--check-config");
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown argument ${unknown[0]}\n${USAGE}`);
     process.exit(2);
+  }
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  const config = await readConfig(process.env);
+  if (!config.ok) {
+    const count = config.problems.length;
+    process.stderr.write(
+      `the bot's configuration has ${count} problem${count === 1 ? "" : "s"} (see .env.example and inventory.example.yml):\n${config.problems.map((problem) => `  - ${problem.replaceAll("\n", "\n    ")}`).join("\n")}\n`,
+    );
+    process.exit(2);
+  }
+  const { env } = config;
+  if (args.includes("--check-config")) {
+    const clusters = [...config.inventory.clusters.keys()].join(", ");
+    process.stdout.write(
+      `configuration OK: ${env.mode === "socket" ? "Socket Mode" : `HTTP mode on port ${env.PORT}`}, inventory ${config.inventory.path} (clusters: ${clusters})\n`,
+    );
+    return;
   }
   const { engine, log, secrets } = await bootstrap({
     env: process.env,
@@ -24,7 +70,7 @@ async function main(): Promise<void> {
     process.exit(2);
   });
   const settings = stateSettings(process.env);
-  const { backend, journal } = await openState({
+  const { backend } = await openState({
     settings,
     inventory: engine.inventory,
     env: process.env,
@@ -36,19 +82,40 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   });
+  const ops = createBotOps({
+    backend,
+    inventory: engine.inventory,
+    ...(settings.redisUrl ? {} : { stateDir: settings.stateDir }),
+  });
   const bot = createSlackBot({
     env,
     engine,
     log,
     secrets,
     state: backend,
-    journal,
+    journal: ops.journal,
     leaseMs: settings.leaseMs,
+    ops,
   });
+  ops.watchSlack(() => bot.slackReachable(), env.mode);
+  // HTTP mode serves the routes on Bolt's receiver; Socket Mode has no listener of its own.
+  let opsServer: Server | undefined;
+  if (env.mode === "socket") {
+    opsServer = await startOpsServer({ routes: opsRoutes(ops), port: env.PORT }).catch(
+      (error: unknown) => {
+        process.stderr.write(
+          `cannot serve /healthz, /readyz and /metrics on PORT ${env.PORT}: ${errorMessage(error)}\n`,
+        );
+        process.exit(2);
+      },
+    );
+    log.info({ port: env.PORT, paths: ["/healthz", "/readyz", "/metrics"] }, "ops endpoints up");
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(130);
     stopping = true;
+    ops.readiness.drain();
     log.warn(
       { signal },
       "stopping: waiting for running failovers to finish (send again to exit now)",
@@ -56,6 +123,7 @@ async function main(): Promise<void> {
     await bot.stop();
     await backend.close();
     await engine.close();
+    opsServer?.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -162,6 +162,11 @@ export class SlackOutbox {
     await Promise.all([...this.pending]);
   }
 
+  /** Writes queued or under way, not yet sent or given up (the outbox depth metric). */
+  depth(): number {
+    return this.pending.size;
+  }
+
   stats(): OutboxStats {
     return { ...this.counters };
   }

@@ -2,9 +2,13 @@ import type { NodeState } from "./types.js";
 
 /** One line per server, the same wherever a topology is shown (plans, step output, reports). */
 export function describeNode(node: NodeState): string {
-  if (!node.reachable)
+  if (!node.reachable) {
+    // A stopped Redis (a spare before a replace) is a state, not a mystery.
+    if (isStopped(node)) return `${node.name} (${node.host}:${node.port}): Redis not running`;
     return `${node.name} (${node.host}:${node.port}): not answering — ${node.error ?? "no reply"}`;
+  }
   const parts = [roleText(node)];
+  if (node.server) parts.push(node.server);
   if (node.loading) parts.push("LOADING");
   if (node.offset !== undefined) parts.push(`offset ${node.offset}`);
   if (node.keys !== undefined) parts.push(`${node.keys} keys`);
@@ -14,6 +18,11 @@ export function describeNode(node: NodeState): string {
     );
   }
   return `${node.name} (${node.host}:${node.port}): ${parts.join(", ")}`;
+}
+
+/** The host answered that nothing listens on the Redis port: Redis is stopped, the machine is up. */
+export function isStopped(node: NodeState): boolean {
+  return !node.reachable && /connection refused/.test(node.error ?? "");
 }
 
 export function roleText(node: NodeState): string {

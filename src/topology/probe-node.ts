@@ -6,6 +6,7 @@ import {
   type InfoFields,
   intField,
   keyCount,
+  serverFlavour,
 } from "../redis/info.js";
 import type { RedisNode } from "../redis/node.js";
 import type { NodeState, ReplicaLink } from "./types.js";
@@ -68,6 +69,8 @@ export function applyInfo(state: NodeState, info: InfoFields, role?: unknown): v
   else if (roleName === "slave") state.role = "replica";
   const version = info.get("redis_version");
   if (version) state.version = version;
+  const server = serverFlavour(info);
+  if (server) state.server = server;
   const runId = info.get("run_id");
   if (runId) state.runId = runId;
   state.loading = info.get("loading") === "1";

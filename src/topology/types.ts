@@ -38,6 +38,8 @@ export interface NodeState {
   latencyMs?: number;
   role?: "master" | "replica";
   version?: string;
+  /** Flavour and own version, e.g. "Redis 7.0.15", "Valkey 8.0.1" (`version` stays the Redis-compatible one). */
+  server?: string;
   runId?: string;
   loading?: boolean;
   /** Set when role is replica. */

@@ -106,7 +106,12 @@ describe("CLI against a real topology", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/machine-a .*│ master .*│ 1 replica\(s\)/);
     expect(result.stdout).toMatch(/machine-b .*│ replica .*│ → machine-a, link up/);
-    expect(result.stdout).toMatch(/machine-c .*│ DOWN/);
+    expect(result.stdout).toMatch(/machine-c .*│ stopped/);
+    expect(result.stdout).toMatch(/machine-a .*│ Redis \d+\.\d+\.\d+ +│/);
+    expect(result.stdout).toMatch(
+      /machine-c: Redis not running \(a spare, ready for --mode replace\)/,
+    );
+    expect(result.stdout).not.toMatch(/is redis-server running/);
   });
 
   it("--dry-run --json prints the plan as one JSON line and changes nothing", async () => {

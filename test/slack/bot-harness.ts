@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateSettings } from "../../src/app/state.js";
+import { type BotOps, createBotOps } from "../../src/ops/bot-ops.js";
 import { createSlackBot, type SlackBot } from "../../src/slack/app.js";
 import { readSlackEnv } from "../../src/slack/env.js";
 import { waitFor } from "../harness/redis-server.js";
@@ -30,6 +31,10 @@ export interface RunningBot {
   double: SlackDouble;
   bot: SlackBot;
   url: string;
+  /** http://127.0.0.1:<port>, for /healthz, /readyz and /metrics. */
+  baseUrl: string;
+  /** Readiness and metrics, when started with `ops: true`. */
+  ops?: BotOps;
   logLines: string[];
   /** Types `/redis <text>` in the incident channel as `user`. */
   command(
@@ -59,7 +64,7 @@ export interface RunningBot {
 export async function startBot(
   inventoryPath: string,
   env: Record<string, string> = {},
-  options: { double?: SlackDouble; recoveryIntervalMs?: number } = {},
+  options: { double?: SlackDouble; recoveryIntervalMs?: number; ops?: boolean } = {},
 ): Promise<RunningBot> {
   const double =
     options.double ??
@@ -101,24 +106,36 @@ export async function startBot(
     log,
     secrets,
   });
+  const ops = options.ops
+    ? createBotOps({
+        backend,
+        inventory: engine.inventory,
+        ...(settings.redisUrl ? {} : { stateDir: settings.stateDir }),
+      })
+    : undefined;
   const bot = createSlackBot({
     env: slackEnv,
     engine,
     log,
     secrets,
     state: backend,
-    journal,
+    journal: ops?.journal ?? journal,
     leaseMs: settings.leaseMs,
     ...(options.recoveryIntervalMs ? { recoveryIntervalMs: options.recoveryIntervalMs } : {}),
+    ...(ops ? { ops } : {}),
   });
+  ops?.watchSlack(() => bot.slackReachable(), slackEnv.mode);
   const server = await bot.start();
   if (!server) throw new Error("the bot did not start an HTTP server");
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}/slack/events`;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const url = `${baseUrl}/slack/events`;
   return {
     double,
     bot,
     url,
+    baseUrl,
+    ...(ops ? { ops } : {}),
     logLines,
     command(text, user = USERS.alice, channel = CHANNEL) {
       return postSigned(

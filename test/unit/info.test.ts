@@ -6,6 +6,7 @@ import {
   keyCount,
   parseInfo,
   parseKeyValueList,
+  serverFlavour,
   versionAtLeast,
 } from "../../src/redis/info.js";
 
@@ -239,6 +240,21 @@ describe("keyCount", () => {
 
   it("ignores fields that merely start with db", () => {
     expect(keyCount(parseInfo("dbfilename:keys=99\ndb12:keys=7,expires=0,avg_ttl=0\n"))).toBe(7);
+  });
+});
+
+describe("serverFlavour", () => {
+  const server = (lines: string[]) => serverFlavour(parseInfo(["# Server", ...lines].join("\r\n")));
+  it.each([
+    [["redis_version:7.0.15", "redis_mode:standalone"], "Redis 7.0.15"],
+    [["redis_version:7.2.4", "server_name:valkey", "valkey_version:8.0.1"], "Valkey 8.0.1"],
+    // Valkey 7.2 has valkey_version but no server_name.
+    [["redis_version:7.2.4", "valkey_version:7.2.5"], "Valkey 7.2.5"],
+    [["redis_version:7.2.4", "server_name:valkey"], "Valkey 7.2.4"],
+    [["redis_version:7.2.4", "server_name:keydb"], "Keydb 7.2.4"],
+    [["redis_mode:standalone"], undefined],
+  ])("%j -> %s", (lines, expected) => {
+    expect(server(lines)).toBe(expected);
   });
 });
 

@@ -520,10 +520,11 @@ clusters:
     expect(error.message).toContain("- clusters.x.discovery.url: must be a redis:// or rediss://");
   });
 
-  it("rejects invalid YAML", () => {
+  it("rejects invalid YAML, listing every error at once", () => {
     const error = rejected("clusters: [\n  x: {\n");
     expect(error.code).toBe("CONFIG_INVALID");
-    expect(error.message).toMatch(new RegExp(`^inventory ${PATH} is not valid YAML: `));
+    expect(error.message).toMatch(new RegExp(`^inventory ${PATH} is not valid YAML:\n  - `));
+    expect(error.message.split("\n  - ").length).toBeGreaterThan(2);
   });
 
   it("rejects duplicate YAML keys", () => {

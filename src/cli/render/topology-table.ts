@@ -1,12 +1,12 @@
 import Table from "cli-table3";
 import type { Assessment } from "../../topology/assess.js";
-import { roleText } from "../../topology/describe.js";
+import { isStopped, roleText } from "../../topology/describe.js";
 import type { Topology } from "../../topology/types.js";
 
 /** `status`: one row per server — role, link, offset, lag, keys, last save. */
 export function renderTopologyTable(topology: Topology, assessment?: Assessment): string {
   const table = new Table({
-    head: ["host", "address", "role", "link", "offset", "lag", "keys", "last save"],
+    head: ["host", "address", "role", "link", "offset", "lag", "keys", "last save", "server"],
     style: { head: [], border: [] },
   });
   const lagByName = new Map<string, number>();
@@ -14,24 +14,36 @@ export function renderTopologyTable(topology: Topology, assessment?: Assessment)
     for (const replica of node.replicas)
       if (replica.hostName) lagByName.set(replica.hostName, replica.lag);
   }
+  const stopped = (node: Topology["nodes"][number]) =>
+    isStopped(node) && assessment?.silent.includes(node) === true;
   for (const node of topology.nodes) {
     table.push([
       node.name,
       `${node.host}:${node.port}`,
-      node.reachable ? `${node.role ?? "?"}${node.loading ? " (loading)" : ""}` : "DOWN",
+      node.reachable
+        ? `${node.role ?? "?"}${node.loading ? " (loading)" : ""}`
+        : stopped(node)
+          ? "stopped"
+          : "DOWN",
       linkText(node),
       node.offset?.toString() ?? "-",
       lagText(node, lagByName.get(node.name)),
       node.keys?.toString() ?? "-",
       lastSaveText(node.lastSaveTime, topology.observedAt),
+      node.server ?? "-",
     ]);
   }
   const lines = [
     `Cluster ${topology.cluster} at ${new Date(topology.observedAt).toISOString()}`,
     table.toString(),
   ];
-  for (const node of topology.nodes)
-    if (!node.reachable) lines.push(`  ${node.name}: ${node.error ?? "no answer"}`);
+  for (const node of topology.nodes) {
+    if (stopped(node)) {
+      lines.push(`  ${node.name}: Redis not running (a spare, ready for --mode replace)`);
+    } else if (!node.reachable) {
+      lines.push(`  ${node.name}: ${node.error ?? "no answer"}`);
+    }
+  }
   if (assessment) {
     if (assessment.master) {
       lines.push(
