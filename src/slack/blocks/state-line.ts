@@ -113,6 +113,12 @@ export function stateLine(view: RequestView): StateLine {
         `aborted${byPlain(view.decidedBy)}`,
       );
     }
+    case "dismissed":
+      return line(
+        `:wastebasket: *Dismissed*${by(view.decidedBy)}: the unfinished run was abandoned and no longer blocks the cluster. Check every server's role before planning again.${approvedBy}`,
+        `Dismissed${byPlain(view.decidedBy)}: the unfinished run was abandoned.${approvedByPlain}`,
+        `dismissed${byPlain(view.decidedBy)}`,
+      );
   }
 }
 
