@@ -25,7 +25,7 @@ import { CHANNEL, SIGNING_SECRET, startBotProcess, USERS } from "./bot-harness.j
  * A lost master ready for `--mode promote` on machines without SSH (A down; B and C its
  * replicas, caught up), a control-plane Redis for STATE_REDIS_URL, and the Slack double.
  */
-export async function promoteSetup(): Promise<{
+export async function promoteSetup(options: { saveBeforeKill?: boolean } = {}): Promise<{
   topology: TestTopology;
   m: Record<string, Machine>;
   keys: number;
@@ -43,6 +43,8 @@ export async function promoteSetup(): Promise<{
   const keys = await loadData(server("machine-a"), { keys: 1_000, valueBytes: 16 });
   await waitForReplicaSync(server("machine-a"), server("machine-b"));
   await waitForReplicaSync(server("machine-a"), server("machine-c"));
+  // A snapshot on disk lets someone bring A back by hand, data and all.
+  if (options.saveBeforeKill) await server("machine-a").client().save();
   await server("machine-a").kill();
   await waitForLinkDown(m["machine-b"] as Machine);
   await waitForLinkDown(m["machine-c"] as Machine);
