@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { log, type Measurement } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
+import { clickLane } from "./scenarios/click-lane.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
 import { promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
@@ -24,6 +25,7 @@ if (want("copy"))
 if (want("promote")) results.push(await promoteVsSentinel({ runs }));
 if (want("switchover")) results.push(...(await switchoverWrites({ runs })));
 if (want("ack")) results.push(await ackLatency({ requests: 200 }));
+if (want("clicks")) results.push(await clickLane({ runs: quick ? 1 : 3, burst: 50 }));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const report = {
