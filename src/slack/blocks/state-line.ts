@@ -1,5 +1,5 @@
-import { seconds } from "../../cli/render/run-text.js";
 import type { RunResult } from "../../engine/events.js";
+import { seconds } from "../../format/time-text.js";
 import type { RequestView } from "../types.js";
 import { escapeMrkdwn, mention, slackDate, utcText } from "./escape.js";
 import { shorten } from "./text-fit.js";
