@@ -1,5 +1,6 @@
 import type { FailoverEngine } from "../engine/engine.js";
 import type { RunEvent } from "../engine/events.js";
+import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Plan } from "../plan/types.js";
 import type { RunHistory } from "../state/replay.js";
@@ -39,6 +40,7 @@ export class RunLifecycle {
   readonly #context: RunsContext;
 
   constructor(options: RunLifecycleOptions) {
+    const log = options.log.child({ component: "runs" });
     this.#context = {
       engine: options.engine,
       journal: options.journal,
@@ -46,10 +48,12 @@ export class RunLifecycle {
       decisions: options.decisions,
       ...(options.approvers ? { approvers: options.approvers } : {}),
       observer: options.observer ?? NO_OBSERVER,
-      log: options.log.child({ component: "runs" }),
+      log,
       approvalTimeoutMs: options.approvalTimeoutMs,
       now: options.now ?? Date.now,
-      local: new LocalRuns(),
+      local: new LocalRuns((error) =>
+        log.error({ err: errorMessage(error) }, "background work of a run failed"),
+      ),
     };
   }
 

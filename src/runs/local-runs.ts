@@ -37,10 +37,12 @@ export class LocalRuns {
     this.#expiry.delete(runId);
   }
 
-  /** Keeps `work` until it settles (idle() waits for it). `work` must not reject. */
+  constructor(readonly onError: (error: unknown) => void) {}
+
+  /** Keeps `work` until it settles (idle() waits for it); a rejection is logged, never left loose. */
   track(work: Promise<unknown>): void {
-    this.#work.add(work);
-    void work.finally(() => this.#work.delete(work));
+    const settled = work.catch(this.onError).finally(() => this.#work.delete(settled));
+    this.#work.add(settled);
   }
 
   async idle(): Promise<void> {
