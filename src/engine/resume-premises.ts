@@ -11,7 +11,13 @@ type Recheck = Extract<StepSpec, { kind: "recheck" }>;
  * - the new master answers as master, if a step already made it one;
  * - until then, the spare is still silent and the servers the plan relies on keep their roles.
  */
-export function resumeProblems(plan: Plan, topology: Topology, fromStep: number): string[] {
+export function resumeProblems(
+  plan: Plan,
+  topology: Topology,
+  fromStep: number,
+  /** Whether step `fromStep` was in progress when the run stopped: it may have taken effect. */
+  inFlight = false,
+): string[] {
   const node = (ref: HostRef) => topology.nodes.find((candidate) => candidate.name === ref.name);
   const isMaster = (state: NodeState | undefined) => state?.reachable && state.role === "master";
   const done = plan.steps.filter((step) => step.index < fromStep);
@@ -19,12 +25,16 @@ export function resumeProblems(plan: Plan, topology: Topology, fromStep: number)
     | Recheck
     | undefined;
   const newMaster = node(plan.newMaster);
-  const started = done.some(
-    (step) =>
-      ((step.spec.kind === "start-redis" || step.spec.kind === "promote") &&
-        step.spec.host.name === plan.newMaster.name) ||
-      step.spec.kind === "switchover",
-  );
+  const startsNewMaster = (step: Plan["steps"][number]) =>
+    ((step.spec.kind === "start-redis" || step.spec.kind === "promote") &&
+      step.spec.host.name === plan.newMaster.name) ||
+    step.spec.kind === "switchover";
+  const started = done.some(startsNewMaster);
+  // The interrupted step may or may not have made the new master one: both are as planned.
+  const maybeStarted =
+    !started &&
+    inFlight &&
+    plan.steps.some((step) => step.index === fromStep && startsNewMaster(step));
   const problems: string[] = [];
 
   if (recheck?.expectMaster === "down") {
@@ -33,7 +43,7 @@ export function resumeProblems(plan: Plan, topology: Topology, fromStep: number)
       problems.push(
         `${recheck.master.name} answers as master again (${old?.keys ?? 0} keys): someone repaired it`,
       );
-  } else if (recheck && !started) {
+  } else if (recheck && !started && !maybeStarted) {
     const old = node(recheck.master);
     if (!isMaster(old))
       problems.push(
@@ -45,6 +55,11 @@ export function resumeProblems(plan: Plan, topology: Topology, fromStep: number)
     if (!isMaster(newMaster))
       problems.push(
         `the new master ${plan.newMaster.name} is not answering as master (${newMaster?.error ?? newMaster?.role ?? "gone"})`,
+      );
+  } else if (maybeStarted) {
+    if (newMaster?.reachable && newMaster.role !== "master" && plan.mode !== "promote")
+      problems.push(
+        `the new master ${plan.newMaster.name} answers as a ${newMaster.role ?? "server of unknown role"}`,
       );
   } else if (recheck) {
     for (const ref of recheck.mustBeSilent) {
@@ -64,7 +79,7 @@ export function resumeProblems(plan: Plan, topology: Topology, fromStep: number)
 
   // Whoever else answers as master now was made one by someone other than this run.
   const expected = new Set<string>([
-    ...(started ? [plan.newMaster.name] : []),
+    ...(started || maybeStarted ? [plan.newMaster.name] : []),
     ...(recheck?.expectMaster === "up" && !started ? [recheck.master.name] : []),
     ...(plan.mode === "fence" ? [plan.newMaster.name] : []),
   ]);

@@ -44,7 +44,12 @@ export async function resume(context: RunsContext, runId: string, user: string):
   try {
     const fromStep = resumePoint(run);
     const { topology } = await context.engine.status(run.cluster);
-    const changed = resumeProblems(run.plan, topology, fromStep);
+    const changed = resumeProblems(
+      run.plan,
+      topology,
+      fromStep,
+      run.inFlightStep?.index === fromStep,
+    );
     if (changed.length > 0) {
       context.log.warn({ runId, user, changed }, "resume refused: the topology changed");
       return {
