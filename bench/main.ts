@@ -4,6 +4,7 @@ import { reapAll } from "../test/harness/processes.js";
 import { stopAllSshd } from "../test/harness/sshd.js";
 import { log, runScenarios, type Scenario } from "./lib.js";
 import { ackLatency } from "./scenarios/ack-latency.js";
+import { clickLane } from "./scenarios/click-lane.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
 import { promoteHungMaster, promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
@@ -34,6 +35,7 @@ const scenarios: Scenario[] = [
   { name: "hung", run: () => promoteHungMaster({ runs: quick ? 1 : Math.min(runs, 2) }) },
   { name: "switchover", run: () => switchoverWrites({ runs }) },
   { name: "ack", run: () => ackLatency({ requests: 200 }) },
+  { name: "clicks", run: () => clickLane({ runs: quick ? 1 : 3, burst: 50 }) },
 ];
 
 const started = Date.now();

@@ -144,7 +144,7 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
   }
 }
 
-function fire(
+export function fire(
   jobs: Array<{ url: string; body: string; headers: Record<string, string> }>,
 ): Promise<Array<{ status: number; ms: number }>> {
   return new Promise((resolve, reject) => {

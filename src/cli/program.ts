@@ -3,6 +3,7 @@ import type { ConnectionFactory } from "../engine/connections.js";
 import { errorMessage, isFailoverError } from "../errors.js";
 import { MODES, type Mode } from "../plan/types.js";
 import { auditCommand } from "./commands/audit.js";
+import { dismissCommand } from "./commands/dismiss.js";
 import { failoverCommand } from "./commands/failover.js";
 import { fenceCommand } from "./commands/fence.js";
 import { historyCommand } from "./commands/history.js";
@@ -121,6 +122,26 @@ export async function runCli(
         },
       ) => {
         exitCode = await fenceCommand(session, cluster, flags, signal);
+      },
+    );
+
+  program
+    .command("dismiss")
+    .description(
+      "abandon an unfinished run (interrupted, or its executor died) so the cluster can be planned again",
+    )
+    .argument("<cluster>", "cluster name from the inventory")
+    .argument("<runId>", "the run, as `history` lists it")
+    .requiredOption("--reason <text>", "why, for the journal")
+    .option("--yes", "dismiss without asking to type the cluster name")
+    .addOption(inventoryOption())
+    .action(
+      async (
+        cluster: string,
+        runId: string,
+        flags: { reason?: string; yes?: boolean; inventory?: string },
+      ) => {
+        exitCode = await dismissCommand(session, cluster, runId, flags);
       },
     );
 

@@ -2,15 +2,17 @@ import { hostname, userInfo } from "node:os";
 import { type Bootstrapped, bootstrap } from "../app/bootstrap.js";
 import { openState, stateSettings } from "../app/state.js";
 import type { ConnectionFactory } from "../engine/connections.js";
+import { RunLifecycle } from "../runs/lifecycle.js";
 import { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { StateBackend } from "../state/types.js";
-import type { CliIo } from "./io.js";
+import { type CliIo, write } from "./io.js";
 
 export interface CliState {
   backend: StateBackend;
   journal: RunJournal;
   coordinator: RunCoordinator;
+  lifecycle: RunLifecycle;
 }
 
 /**
@@ -54,7 +56,7 @@ export class CliSession {
   state(inventory?: string): Promise<CliState> {
     this.#state ??= (async () => {
       const { engine, log, secrets } = await this.app(inventory);
-      const settings = stateSettings(this.io.env);
+      const settings = stateSettings(this.io.env, engine.inventory.path);
       const { backend, journal } = await openState({
         settings,
         inventory: engine.inventory,
@@ -69,7 +71,17 @@ export class CliSession {
         leaseMs: settings.leaseMs,
         log,
       });
-      return { backend, journal, coordinator };
+      // Where the journal and locks live, so the operator can tell it is the bot's (never stdout: --json).
+      write(this.io.stderr, `state: ${backend.description}`);
+      const lifecycle = new RunLifecycle({
+        engine,
+        journal,
+        coordinator,
+        decisions: backend.decisions,
+        log,
+        approvalTimeoutMs: 0,
+      });
+      return { backend, journal, coordinator, lifecycle };
     })();
     return this.#state;
   }

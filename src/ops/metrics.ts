@@ -85,7 +85,10 @@ export class Metrics {
     this.#stepDuration.observe({ mode, step, status }, seconds);
   }
 
-  slashCommand(command: string, result: "accepted" | "answered" | "refused"): void {
+  slashCommand(
+    command: string,
+    result: "accepted" | "answered" | "refused" | "rate-limited",
+  ): void {
     this.#slashCommands.inc({ command, result });
   }
 

@@ -5,23 +5,26 @@ import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
 import { type Ops, opsRoutes } from "../ops/routes.js";
 import { countingFetch } from "../ops/slack-fetch.js";
+import { RunLifecycle } from "../runs/lifecycle.js";
 import type { Secrets } from "../secrets.js";
 import { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { StateBackend } from "../state/types.js";
 import { Approvers } from "./approvers.js";
 import { boltLogger } from "./bolt-logger.js";
+import { type ClickHandler, clickHandlers } from "./clicks.js";
+import { SlashCommands } from "./commands.js";
 import type { SlackEnv } from "./env.js";
-import { FailoverBot } from "./failover-bot.js";
 import { FollowUps } from "./follow-ups.js";
 import { SlackOutbox } from "./outbox.js";
 import { parseSlashCommand } from "./parse-command.js";
 import { Recovery } from "./recovery.js";
+import { RunMessages } from "./run-messages.js";
 import { ACTIONS } from "./types.js";
 
 export interface SlackBot {
   app: App;
-  bot: FailoverBot;
+  lifecycle: RunLifecycle;
   outbox: SlackOutbox;
   /** Resolves when every request's follow-up work and every run have finished (tests, shutdown). */
   idle(): Promise<void>;
@@ -32,10 +35,14 @@ export interface SlackBot {
   stop(): Promise<void>;
 }
 
+/** Slow commands (preflight, status, history) one user may have queued or running at once. */
+const SLOW_PER_USER = 3;
+
 /**
- * Bolt does transport only: verify, parse, ack, hand over. The decisions live in FailoverBot,
- * which never sees Bolt. Web API calls are never retried by the client itself: the outbox owns
- * retries, so a slow or failing Slack cannot stall a failover.
+ * Bolt does transport only: verify, parse, ack, hand over. The lifecycle (src/runs/) decides;
+ * commands.ts, clicks.ts and run-messages.ts translate between it and Slack. Web API calls are
+ * never retried by the client itself: the outbox owns retries, so a slow or failing Slack
+ * cannot stall a failover.
  */
 export interface SlackBotOptions {
   env: SlackEnv;
@@ -59,6 +66,12 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       log.warn(
         { cluster: cluster.name },
         `cluster ${cluster.name} lists no approvers: no failover of it can be approved from Slack`,
+      );
+    }
+    if (cluster.channels.length === 0) {
+      log.warn(
+        { cluster: cluster.name },
+        `cluster ${cluster.name} lists no channels: failovers of it cannot be requested from Slack`,
       );
     }
   }
@@ -114,37 +127,51 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     leaseMs: options.leaseMs,
     log,
   });
-  const bot = new FailoverBot({
+  const messages = new RunMessages({ outbox, log });
+  const lifecycle = new RunLifecycle({
     engine: options.engine,
-    outbox,
-    approvers: new Approvers(app.client, log),
     journal: options.journal,
     coordinator,
     decisions: options.state.decisions,
+    approvers: new Approvers(app.client, log),
+    observer: messages,
     log,
     approvalTimeoutMs: env.APPROVAL_TIMEOUT_MINUTES * 60_000,
+  });
+  const commands = new SlashCommands({
+    engine: options.engine,
+    lifecycle,
+    messages,
+    log,
     permalink: async (channel, ts) =>
       (await app.client.chat.getPermalink({ channel, message_ts: ts })).permalink,
   });
+  const clicks = clickHandlers({ lifecycle, messages, outbox, log });
   const recovery = new Recovery({
-    bot,
+    lifecycle,
+    messages,
     engine: options.engine,
     journal: options.journal,
     locks: options.state.locks,
     decisions: options.state.decisions,
-    outbox,
     log,
     instance: coordinator.instance,
     intervalMs: options.recoveryIntervalMs ?? 5_000,
   });
 
-  const followUps = new FollowUps({
+  // Two lanes: a click never waits behind preflight, status or history.
+  const slowWork = new FollowUps({
     concurrency: 2,
+    perKey: SLOW_PER_USER,
     onError: (error) =>
       log.error({ err: errorMessage(error) }, "follow-up of a Slack request failed"),
   });
+  const clickWork = new FollowUps({
+    concurrency: 8,
+    onError: (error) => log.error({ err: errorMessage(error) }, "handling a click failed"),
+  });
   app.command("/redis", async ({ command, ack, respond }) => {
-    const outcome = bot.command(
+    const outcome = commands.command(
       { text: command.text, user: command.user_id, channel: command.channel_id },
       async (content) => {
         await respond({ response_type: "ephemeral", replace_original: false, ...content }).catch(
@@ -154,19 +181,26 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         );
       },
     );
+    if (outcome.after && !slowWork.addFor(command.user_id, outcome.after)) {
+      log.info({ user: command.user_id }, "slash command refused: too many in progress");
+      ops?.metrics.slashCommand(slashKind(command.text), "rate-limited");
+      await ack({
+        response_type: "ephemeral",
+        text: `:hourglass: You already have ${SLOW_PER_USER} requests in progress (status, history or preflight); this one was not started. Try again when they have answered.`,
+      });
+      return;
+    }
     await ack({ response_type: "ephemeral", ...outcome.ack });
     if (ops) {
-      const parsed = parseSlashCommand(command.text);
-      const kind = parsed.ok ? parsed.command.kind : "invalid";
+      const kind = slashKind(command.text);
       ops.metrics.slashCommand(
         kind,
         outcome.after ? "accepted" : kind === "help" ? "answered" : "refused",
       );
     }
-    if (outcome.after) followUps.add(outcome.after);
   });
   const onButton =
-    (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
+    (handler: ClickHandler) =>
     async ({
       ack,
       body,
@@ -180,35 +214,26 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       const channel = body.channel?.id ?? body.container?.channel_id;
       if (!action.value || !channel) return;
       const runId = action.value;
-      followUps.add(() => handler(runId, body.user.id, channel));
+      clickWork.add(() => handler(runId, body.user.id, channel));
     };
-  app.action<BlockButtonAction>(
-    ACTIONS.approve,
-    onButton((runId, user, channel) => bot.approve(runId, user, channel)),
-  );
-  app.action<BlockButtonAction>(
-    ACTIONS.reject,
-    onButton((runId, user, channel) => bot.reject(runId, user, channel)),
-  );
-  app.action<BlockButtonAction>(
-    ACTIONS.abort,
-    onButton((runId, user, channel) => bot.abort(runId, user, channel)),
-  );
-  app.action<BlockButtonAction>(
-    ACTIONS.resume,
-    onButton((runId, user, channel) => bot.resume(runId, user, channel)),
-  );
+  app.action<BlockButtonAction>(ACTIONS.approve, onButton(clicks.approve));
+  app.action<BlockButtonAction>(ACTIONS.reject, onButton(clicks.reject));
+  app.action<BlockButtonAction>(ACTIONS.abort, onButton(clicks.abort));
+  app.action<BlockButtonAction>(ACTIONS.resume, onButton(clicks.resume));
+  app.action<BlockButtonAction>(ACTIONS.dismiss, onButton(clicks.dismiss));
   app.error(async (error) => {
     log.error({ err: errorMessage(error) }, "Bolt listener error");
   });
 
+  const drained = () => Promise.all([slowWork.drained(), clickWork.drained()]);
   return {
     app,
-    bot,
+    lifecycle,
     outbox,
     async idle() {
-      await followUps.drained();
-      await bot.idle();
+      await drained();
+      await lifecycle.idle();
+      await outbox.flush();
     },
     async start() {
       await app.init();
@@ -231,11 +256,17 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     },
     async stop() {
       await recovery.stop();
-      await followUps.drained();
-      bot.stopTimers();
-      await bot.idle();
+      await drained();
+      await lifecycle.stop();
+      await outbox.flush();
       await app.stop();
       await outbox.close();
     },
   };
+}
+
+/** The command's kind for metrics: a fixed set of labels, never the user's text. */
+function slashKind(text: string): string {
+  const parsed = parseSlashCommand(text);
+  return parsed.ok ? parsed.command.kind : "invalid";
 }

@@ -1,8 +1,7 @@
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import { errorMessage } from "../errors.js";
-
-export type ApprovalCheck = { ok: true } | { ok: false; reason: string };
+import type { ApprovalCheck, ApproverCheck } from "../runs/approvers.js";
 
 const GROUP_CACHE_MS = 60_000;
 
@@ -10,7 +9,7 @@ const GROUP_CACHE_MS = 60_000;
  * Decides who may approve: someone other than the requester, listed in the cluster's
  * `approvers` by user id or through a user group (S…) whose members Slack lists.
  */
-export class Approvers {
+export class Approvers implements ApproverCheck {
   readonly #client: WebClient;
   readonly #log: Logger;
   readonly #groups = new Map<string, { members: Promise<Set<string>>; at: number }>();

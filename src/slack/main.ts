@@ -69,7 +69,14 @@ async function main(): Promise<void> {
     process.stderr.write(`${errorMessage(error)}\n`);
     process.exit(2);
   });
-  const settings = stateSettings(process.env);
+  // A promise nobody caught must not take a failover down with the bot: log it, keep running.
+  process.on("unhandledRejection", (reason) => {
+    log.error(
+      { err: errorMessage(reason) },
+      "unhandledRejection: a promise failed with nobody to catch it",
+    );
+  });
+  const settings = stateSettings(process.env, engine.inventory.path);
   const { backend } = await openState({
     settings,
     inventory: engine.inventory,

@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
+import type { RunLifecycle } from "../runs/lifecycle.js";
+import { viewOf } from "../runs/types.js";
 import { type RunHistory, resumePoint } from "../state/replay.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { ClusterLocks, Decisions } from "../state/types.js";
 import { resumeOfferMessage } from "./blocks/resume-offer.js";
-import type { FailoverBot } from "./failover-bot.js";
-import type { SlackOutbox } from "./outbox.js";
+import type { RunMessages } from "./run-messages.js";
 
 const OFFER_TTL_MS = 7 * 24 * 3600_000;
 
@@ -17,12 +18,12 @@ const OFFER_TTL_MS = 7 * 24 * 3600_000;
  * their thread, once, whichever instance notices first.
  */
 export interface RecoveryOptions {
-  bot: FailoverBot;
+  lifecycle: RunLifecycle;
+  messages: RunMessages;
   engine: FailoverEngine;
   journal: RunJournal;
   locks: ClusterLocks;
   decisions: Decisions;
-  outbox: SlackOutbox;
   log: Logger;
   instance: string;
   intervalMs: number;
@@ -41,6 +42,7 @@ export class Recovery {
 
   start(): void {
     void this.scan();
+    // scan() never rejects: every failure inside is caught and logged.
     this.#timer = setInterval(() => void this.scan(), this.#options.intervalMs);
     this.#timer.unref();
   }
@@ -52,9 +54,13 @@ export class Recovery {
 
   /** One pass over the journal; concurrent calls share the pass in progress. */
   scan(): Promise<void> {
-    this.#scanning ??= this.#scan().finally(() => {
-      this.#scanning = undefined;
-    });
+    this.#scanning ??= this.#scan()
+      .catch((error: unknown) =>
+        this.#log.error({ err: errorMessage(error) }, "recovery scan failed"),
+      )
+      .finally(() => {
+        this.#scanning = undefined;
+      });
     return this.#scanning;
   }
 
@@ -69,10 +75,10 @@ export class Recovery {
     for (const run of runs.values()) {
       if (run.source !== "slack" || !run.channel) continue;
       try {
-        if (run.state === "awaiting-approval") this.#options.bot.adopt(run);
+        if (run.state === "awaiting-approval") this.#options.lifecycle.adopt(run);
         else if (
           (run.state === "running" || run.state === "approved") &&
-          !this.#options.bot.isRunningHere(run.runId)
+          !this.#options.lifecycle.isRunningHere(run.runId)
         ) {
           await this.#checkAlive(run);
         }
@@ -91,7 +97,7 @@ export class Recovery {
     if (
       !run ||
       (run.state !== "running" && run.state !== "approved") ||
-      this.#options.bot.isRunningHere(run.runId)
+      this.#options.lifecycle.isRunningHere(run.runId)
     )
       return;
     const claimed = await this.#options.decisions.claim(
@@ -114,7 +120,7 @@ export class Recovery {
       this.#options.instance,
       run.inFlightStep?.index,
     );
-    this.#options.bot.markInterrupted(run);
+    this.#options.messages.changed({ ...viewOf(run), state: "interrupted" });
     await this.#offer(run);
   }
 
@@ -125,6 +131,7 @@ export class Recovery {
       totalSteps: run.plan.steps.length,
       resumeFrom: resumePoint(run),
       ...(run.inFlightStep ? { interruptedStep: run.inFlightStep } : {}),
+      expiresAt: this.#options.lifecycle.resumeExpiresAt(Date.now()),
     };
     try {
       const { topology, assessment } = await this.#options.engine.status(run.cluster);
@@ -133,7 +140,6 @@ export class Recovery {
     } catch (error) {
       input.topologyError = errorMessage(error);
     }
-    const root = this.#options.outbox.existing(run.channel, run.rootTs);
-    this.#options.outbox.post(run.channel, resumeOfferMessage(input), { threadTs: root });
+    this.#options.messages.reply(run, resumeOfferMessage(input));
   }
 }

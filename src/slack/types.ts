@@ -1,6 +1,7 @@
 import type { KnownBlock } from "@slack/types";
-import type { RunResult, StepStatus } from "../engine/events.js";
-import type { Plan, PlannedStep } from "../plan/types.js";
+import type { StepStatus } from "../engine/events.js";
+import type { PlannedStep } from "../plan/types.js";
+import type { RunView } from "../runs/types.js";
 import type { RunState } from "../state/run-state.js";
 
 /** What a Slack message says: fallback text (notifications, screen readers) and Block Kit. */
@@ -19,25 +20,21 @@ export interface MessageRef {
 /** The life of a failover request in Slack. One transition function moves between these. */
 export type RequestState = RunState;
 
-/** Everything the root (approval) message shows, for every state. */
-export interface RequestView {
-  runId: string;
-  cluster: string;
-  plan: Plan;
-  state: RequestState;
-  /** Slack user id of whoever typed the command. */
-  requester: string;
-  approver?: string;
-  /** Who rejected or aborted. */
-  decidedBy?: string;
-  /** Unix ms after which approval is no longer possible. */
-  expiresAt: number;
-  /** While running: the step in progress. */
-  currentStep?: { index: number; title: string };
-  result?: RunResult;
-  /** A note shown under the state line (for example why the plan was cut and attached). */
-  note?: string;
-}
+/** Everything the root (approval) message shows, for every state: the lifecycle's view of a run. */
+export type RequestView = Pick<
+  RunView,
+  | "runId"
+  | "cluster"
+  | "plan"
+  | "state"
+  | "requester"
+  | "approver"
+  | "decidedBy"
+  | "expiresAt"
+  | "currentStep"
+  | "result"
+  | "note"
+>;
 
 /** One step's reply in the thread, as it evolves. */
 export interface StepView {
@@ -65,4 +62,5 @@ export const ACTIONS = {
   reject: "failover_reject",
   abort: "failover_abort",
   resume: "failover_resume",
+  dismiss: "failover_dismiss",
 } as const;

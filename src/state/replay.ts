@@ -35,6 +35,8 @@ export interface RunHistory {
   finished?: Omit<Extract<JournalRecord, { type: "run-finished" }>, "type" | "runId" | "cluster">;
   /** Set when a recovery was offered for the current attempt. */
   interruptedAt?: number;
+  /** Why an approver abandoned the run (Dismiss). */
+  dismissReason?: string;
 }
 
 /** Replays journal records (in append order) into the runs they describe. Pure. */
@@ -121,6 +123,14 @@ function apply(run: RunHistory, record: Exclude<JournalRecord, { type: "requeste
       if (run.state === "running" || run.state === "approved") {
         run.state = "interrupted";
         run.interruptedAt = record.at;
+      }
+      return;
+    case "dismissed":
+      if (run.state === "interrupted" || run.state === "running" || run.state === "approved") {
+        run.state = "dismissed";
+        run.decidedBy = record.by;
+        run.dismissReason = record.reason;
+        delete run.inFlightStep;
       }
       return;
   }

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { FailoverEngine } from "../engine/engine.js";
 import type { RunEvent, RunEventListener, RunFacts, RunResult } from "../engine/events.js";
-import { FailoverError } from "../errors.js";
+import { errorMessage, FailoverError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
 import type { RunJournal } from "./run-journal.js";
 import type { AcquireResult, ClusterLocks, LockLease } from "./types.js";
@@ -16,6 +16,17 @@ export interface AttemptOptions {
   onEvent?: RunEventListener;
   /** Who pressed Abort, for the journal. */
   abortedBy?: () => string | undefined;
+}
+
+/** How an attempt ended; `stoppedBecause` when the lease or the journal could not be confirmed. */
+export interface AttemptOutcome {
+  result: RunResult;
+  /**
+   * Set when the run stopped before a step because the lock could not be confirmed or the
+   * journal could not be written (a frozen or restarting control plane). Nothing more was
+   * recorded for this attempt: the journal shows it unfinished, so it can be resumed.
+   */
+  stoppedBecause?: string;
 }
 
 /** A name for this process in the journal and in lock holders: host, pid and a random suffix. */
@@ -65,8 +76,11 @@ export class RunCoordinator {
     return (await this.#locks.holder(plan.cluster))?.runId === plan.runId;
   }
 
-  /** Executes with `lease` held, then releases it. */
-  async execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
+  /**
+   * Executes with `lease` held, then releases it (on every path). Losing the lease does not
+   * interrupt the step in progress; the next step only starts once the lock is confirmed ours.
+   */
+  async execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<AttemptOutcome> {
     const log = this.#log.child({
       runId: plan.runId,
       attempt: options.attempt,
@@ -81,10 +95,10 @@ export class RunCoordinator {
         fromStep,
       });
       const recorder = this.#journal.recorder(plan, options.abortedBy);
-      const signal = options.signal ? AbortSignal.any([options.signal, lease.lost]) : lease.lost;
       log.info({ fromStep }, "run attempt started under the cluster lock");
-      return await this.#engine.execute(plan, {
-        signal,
+      let stoppedBecause: string | undefined;
+      const result = await this.#engine.execute(plan, {
+        ...(options.signal ? { signal: options.signal } : {}),
         ...(options.facts ? { facts: options.facts } : {}),
         ...(fromStep > 1 ? { fromStep } : {}),
         onEvent: (event: RunEvent) => {
@@ -92,10 +106,19 @@ export class RunCoordinator {
           options.onEvent?.(event);
         },
         checkpoint: async (event, facts) => {
-          if (event.type === "step-started") await this.#assertStillHolder(plan, lease);
-          await recorder.checkpoint(event, facts);
+          // After a stop the journal keeps the attempt unfinished: it is offered for Resume.
+          if (stoppedBecause) return;
+          try {
+            if (event.type === "step-started") await this.#assertStillHolder(plan, lease);
+            await recorder.checkpoint(event, facts);
+          } catch (error) {
+            stoppedBecause = errorMessage(error);
+            log.error({ event: event.type, err: stoppedBecause }, "run stopped: lease or journal");
+            throw error;
+          }
         },
       });
+      return stoppedBecause ? { result, stoppedBecause } : { result };
     } finally {
       await lease
         .release()

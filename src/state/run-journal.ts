@@ -91,6 +91,17 @@ export class RunJournal {
     });
   }
 
+  dismissed(plan: Pick<Plan, "runId" | "cluster">, by: string, reason: string): Promise<void> {
+    return this.store.append({
+      type: "dismissed",
+      runId: plan.runId,
+      cluster: plan.cluster,
+      at: this.#now(),
+      by,
+      reason,
+    });
+  }
+
   /** Records a run's progress from the engine's events: a checkpoint the executor awaits. */
   recorder(
     plan: Pick<Plan, "runId" | "cluster">,

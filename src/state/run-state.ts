@@ -10,4 +10,6 @@ export type RunState =
   | "interrupted"
   | "succeeded"
   | "failed"
-  | "aborted";
+  | "aborted"
+  /** An unfinished run abandoned by an approver (Dismiss); the cluster is free again. */
+  | "dismissed";

@@ -86,6 +86,15 @@ export type JournalRecord =
       at: number;
       instance: string;
       step?: number;
+    }
+  /** An unfinished run abandoned by an approver (Dismiss): it no longer blocks its cluster. */
+  | {
+      type: "dismissed";
+      runId: string;
+      cluster: string;
+      at: number;
+      by: string;
+      reason: string;
     };
 
 export type JournalRecordType = JournalRecord["type"];

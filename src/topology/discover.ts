@@ -1,13 +1,13 @@
 import type { ClusterConfig } from "../config/inventory.js";
-import type { Connections } from "../engine/connections.js";
 import { EndpointNames } from "./endpoint-names.js";
+import type { NodeAccess } from "./node-access.js";
 import { probeNode } from "./probe-node.js";
 import type { Topology } from "./types.js";
 
 /** Probes every host of the cluster at once; a hung host costs one timeout, not one per host. */
 export async function discoverTopology(
   cluster: ClusterConfig,
-  connections: Connections,
+  connections: NodeAccess,
   now: () => number = Date.now,
 ): Promise<Topology> {
   const [names, nodes] = await Promise.all([

@@ -47,8 +47,15 @@ describe("the life of a request", () => {
 
   it("refuses a second request for the same cluster while one awaits approval, naming it", async () => {
     const ts = await requestPlan("failover cache-test --mode switchover");
-    const second = await running.command("failover cache-test --mode switchover");
-    expect(second.body).toMatch(/already awaiting approval \(run fo-[\w-]+\)/);
+    await running.command("failover cache-test --mode switchover");
+    // The journal says who holds the cluster: the refusal follows the ack, through response_url.
+    await waitFor(
+      async () =>
+        running.double.responses.some((post) =>
+          /already awaiting approval \(run fo-[\w-]+/.test(JSON.stringify(post.payload)),
+        ),
+      { what: "the refusal naming the pending run", timeoutMs: 10_000 },
+    );
     await running.click(ts, ACTIONS.reject, USERS.alice);
     await waitFor(async () => /Rejected/.test(messageText(root(ts))), {
       what: "the rejection",

@@ -49,27 +49,28 @@ export async function presentAndRun(
     write(io.stderr, "Cancelled: nothing was changed.");
     return 1;
   }
-  const { journal, coordinator } = await session.state();
-  await journal.requested(plan, { source: "cli", requester: session.operator, dryRun: false });
-  const lock = await coordinator.lock(plan);
-  if (!lock.ok) {
-    const holder = lock.holder;
-    const message = `Refused: another failover of ${cluster} (run ${holder.runId}, on ${holder.instance}) holds the cluster until ${new Date(holder.expiresAt).toISOString()} or until it finishes. Nothing was changed.`;
-    await journal.decided(plan, "rejected", "cli:cluster-locked");
-    if (flags.json) write(io.stdout, refusalLine({ reason: message }, cluster));
-    else write(io.stderr, message);
-    return 1;
-  }
-  await journal.decided(plan, "approved", session.operator);
+  const { lifecycle } = await session.state();
   const stepLines = new StepLines();
-  const result = await coordinator.execute(plan, lock.lease, {
-    attempt: 1,
+  const run = await lifecycle.runNow(plan, session.operator, {
     signal,
     onEvent: (event) => {
       const line = flags.json ? stepLines.lineFor(event) : runEventText(event, plan.steps.length);
       if (line !== undefined) write(io.stdout, line);
     },
   });
+  if (!run.ok) {
+    const holder = run.holder;
+    const message = `Refused: another failover of ${cluster} (run ${holder.runId}, on ${holder.instance}) holds the cluster until ${new Date(holder.expiresAt).toISOString()} or until it finishes. Nothing was changed.`;
+    if (flags.json) write(io.stdout, refusalLine({ reason: message }, cluster));
+    else write(io.stderr, message);
+    return 1;
+  }
+  const { result, stoppedBecause } = run.end;
   write(io.stdout, flags.json ? resultLine(result) : runSummaryText(result));
-  return result.ok ? 0 : 1;
+  if (stoppedBecause)
+    write(
+      io.stderr,
+      `The run stopped before its next step: ${stoppedBecause}. Nothing else was changed; once the state backend answers, resume it from Slack or dismiss it with \`redis-failover dismiss ${cluster} ${plan.runId} --reason <text>\`.`,
+    );
+  return result.ok && !stoppedBecause ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-import { seconds } from "../../cli/render/run-text.js";
+import { seconds } from "../../format/time-text.js";
 import type { HistoryRow } from "../../state/history.js";
 import type { MessageContent } from "../types.js";
 import { header, section } from "./build.js";

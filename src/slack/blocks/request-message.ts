@@ -174,4 +174,5 @@ const BUTTONS: Record<RequestState, "approval" | "abort" | "none"> = {
   succeeded: "none",
   failed: "none",
   aborted: "none",
+  dismissed: "none",
 };

@@ -1,5 +1,5 @@
-import { seconds } from "../../cli/render/run-text.js";
 import type { RunResult } from "../../engine/events.js";
+import { seconds } from "../../format/time-text.js";
 import type { RequestView } from "../types.js";
 import { escapeMrkdwn, mention, slackDate, utcText } from "./escape.js";
 import { shorten } from "./text-fit.js";
@@ -113,6 +113,12 @@ export function stateLine(view: RequestView): StateLine {
         `aborted${byPlain(view.decidedBy)}`,
       );
     }
+    case "dismissed":
+      return line(
+        `:wastebasket: *Dismissed*${by(view.decidedBy)}: the unfinished run was abandoned and no longer blocks the cluster. Check every server's role before planning again.${approvedBy}`,
+        `Dismissed${byPlain(view.decidedBy)}: the unfinished run was abandoned.${approvedByPlain}`,
+        `dismissed${byPlain(view.decidedBy)}`,
+      );
   }
 }
 

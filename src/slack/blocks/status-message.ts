@@ -1,4 +1,4 @@
-import { lastSaveText } from "../../cli/render/topology-table.js";
+import { lastSaveText } from "../../format/time-text.js";
 import type { Assessment, MasterState } from "../../topology/assess.js";
 import { roleText } from "../../topology/describe.js";
 import type { NodeState, Topology } from "../../topology/types.js";

@@ -1,5 +1,5 @@
-import { seconds } from "../../cli/render/run-text.js";
 import type { StepStatus } from "../../engine/events.js";
+import { seconds } from "../../format/time-text.js";
 import type { FittedMessage, StepView } from "../types.js";
 import { context } from "./build.js";
 import { escapeCode, escapeMrkdwn, fallbackText, fence, fileSafe, inlineCode } from "./escape.js";

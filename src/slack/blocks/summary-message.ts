@@ -1,4 +1,4 @@
-import { seconds } from "../../cli/render/run-text.js";
+import { seconds } from "../../format/time-text.js";
 import type { FittedMessage } from "../types.js";
 import { context, header } from "./build.js";
 import { fallbackText, fileSafe, inlineCode, mention, rawMention } from "./escape.js";

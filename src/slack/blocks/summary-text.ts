@@ -1,5 +1,5 @@
-import { seconds } from "../../cli/render/run-text.js";
 import type { RunResult, StepRecord } from "../../engine/events.js";
+import { seconds } from "../../format/time-text.js";
 import type { Plan } from "../../plan/types.js";
 import { describeNode } from "../../topology/describe.js";
 import type { Topology } from "../../topology/types.js";

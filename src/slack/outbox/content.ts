@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { Secrets } from "../../secrets.js";
 import type { MessageContent } from "../types.js";
-import type { UploadFile } from "./upload-job.js";
+import type { UploadFile } from "./upload-file.js";
 
 /** Slack truncates (and chat.* may reject) a message's top-level `text` beyond this. */
 export const MAX_TEXT_CHARS = 40_000;

@@ -1,13 +1,9 @@
 import type { MessageRef } from "../types.js";
 import { preview } from "./content.js";
 import { Job, type JobContext } from "./jobs.js";
+import type { UploadFile } from "./upload-file.js";
 
-export interface UploadFile {
-  filename: string;
-  title: string;
-  content: string | Buffer;
-  initialComment?: string;
-}
+export type { UploadFile };
 
 /**
  * filesUploadV2 reserves an upload URL, sends the bytes, then shares the file. A retry starts

@@ -1,0 +1,6 @@
+import type { RedisNode } from "../redis/node.js";
+
+/** How discovery reaches each host's Redis (the engine's connection pool provides it). */
+export interface NodeAccess {
+  redis(hostName: string): RedisNode;
+}
