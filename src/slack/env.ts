@@ -61,8 +61,11 @@ const envSchema = z.object({
     .default("info"),
   /** Minutes a plan waits for approval before it expires. */
   APPROVAL_TIMEOUT_MINUTES: positiveNumber("APPROVAL_TIMEOUT_MINUTES", "minutes", 15),
-  /** Where the journal of runs is kept (embedded store). */
-  STATE_DIR: z.string().min(1).default("./state"),
+  /**
+   * Where the journal of runs is kept (embedded store). Unset: $XDG_STATE_HOME/redis-failover;
+   * relative: from the inventory file's directory (src/app/state.ts decides, for the CLI too).
+   */
+  STATE_DIR: z.string().min(1).optional(),
   /** A control-plane Redis for the journal and locks, shared by several bot instances. */
   STATE_REDIS_URL: z
     .string()
