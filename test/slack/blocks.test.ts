@@ -619,7 +619,7 @@ describe("every message at its worst stays within the double's limits", () => {
 describe("overflow is set exactly when something is cut", () => {
   it("one command over the per-command cap", () => {
     const plan = promotePlan();
-    const command = `redis-cli ${"k".repeat(1000)}`;
+    const command = `redis-cli ${"k".repeat(2000)}`;
     const withLong = {
       ...plan,
       steps: plan.steps.map((step, i) => (i === 1 ? { ...step, commands: [command] } : step)),

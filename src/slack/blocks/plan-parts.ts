@@ -11,7 +11,8 @@ import { shorten } from "./text-fit.js";
 const ATTACHED = "the full plan is attached";
 /** Commands shown per step before "… N more". */
 const COMMANDS_SHOWN = 12;
-const COMMAND_MAX = 400;
+/** The one-pass copy's receiving command is ~900 characters: approvers read it whole. */
+const COMMAND_MAX = 1200;
 const STEP_ITEM_MAX = 2000;
 /** A one-paragraph text (the mode's reason, the exposure) longer than this is cut and attached. */
 export const PARAGRAPH_MAX = 1500;

@@ -104,7 +104,7 @@ function durationText(view: StepView): string {
 }
 
 const COMMANDS_SHOWN = 20;
-const COMMAND_MAX = 500;
+const COMMAND_MAX = 1200;
 
 function commandsPart(view: StepView): Part {
   const commands = view.step.commands;
