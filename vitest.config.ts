@@ -17,8 +17,9 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
     maxWorkers: workers,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Hang detectors, not speed limits: generous enough for a busy, shared 2-core machine.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // Real redis-server and sshd processes: a hung test must fail, never be retried until green.
     retry: 0,
   },

@@ -202,7 +202,8 @@ export async function startBotProcess(options: {
   });
   await waitFor(async () => log.includes('"msg":"bot started"') || child.exitCode !== null, {
     what: "the bot process to start",
-    timeoutMs: 20_000,
+    // tsx compiles src/ on start: slow on a busy machine.
+    timeoutMs: 90_000,
   });
   if (child.exitCode !== null) throw new Error(`the bot exited: ${log}`);
   return child;

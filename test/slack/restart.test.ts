@@ -93,7 +93,7 @@ describe("restarts", () => {
   });
 
   it("a bot killed with SIGKILL mid-run is found on restart; Resume (by an approver) finishes the run without redoing what was done", {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     const {
       topology: t,

@@ -127,7 +127,7 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
   });
 
   it("when the executing instance dies, the other one sees the lease expire and offers Resume in the thread", {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     const { m, keys, t, d, stateUrl } = await setUp({ start: "sleep 6; redis-server {config}" });
     const start = async (port: number, dir: string) => {
