@@ -107,7 +107,9 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
   it("install keeps the existing file under the aside name, then moves the copy into place", () => {
     writeFileSync(at("partial"), "new");
     writeFileSync(at("dump.rdb"), "old");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(0);
+    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(
+      0,
+    );
     expect(read("dump.rdb")).toBe("new");
     expect(read("dump.rdb.before-x")).toBe("old");
     expect(existsSync(at("partial"))).toBe(false);
@@ -115,7 +117,9 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
 
   it("install with no existing file just moves the copy into place", () => {
     writeFileSync(at("partial"), "new");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(0);
+    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).toBe(
+      0,
+    );
     expect(read("dump.rdb")).toBe("new");
     expect(existsSync(at("dump.rdb.before-x"))).toBe(false);
   });
@@ -124,8 +128,14 @@ describe("remote.install and remote.remove (run with /bin/sh)", () => {
     writeFileSync(at("partial"), "new");
     writeFileSync(at("dump.rdb"), "old");
     writeFileSync(at("dump.rdb.before-x"), "older");
-    expect(sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status).not.toBe(0);
-    expect([read("partial"), read("dump.rdb"), read("dump.rdb.before-x")]).toEqual(["new", "old", "older"]);
+    expect(
+      sh(remote.install(at("partial"), at("dump.rdb"), at("dump.rdb.before-x"))).status,
+    ).not.toBe(0);
+    expect([read("partial"), read("dump.rdb"), read("dump.rdb.before-x")]).toEqual([
+      "new",
+      "old",
+      "older",
+    ]);
   });
 
   it("remove deletes a file and succeeds when it is already gone", () => {
