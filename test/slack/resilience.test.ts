@@ -66,10 +66,15 @@ describe("Slack front end under pressure", () => {
     // First Slack rate-limits everything, then it fails outright, until the failover is over.
     running.double.failAll("chat.postMessage", { status: 429, retryAfterSec: 1 });
     running.double.failAll("chat.update", { status: 429, retryAfterSec: 1 });
-    await running.double.waitForCall(
-      "chat.postMessage",
-      (call) => call.response.status === 429,
-      10_000,
+    // Whichever write comes first (the root's re-render or a step's reply) is rate-limited.
+    await waitFor(
+      async () =>
+        running.double.calls.some(
+          (call) =>
+            (call.method === "chat.postMessage" || call.method === "chat.update") &&
+            call.response.status === 429,
+        ),
+      { what: "a rate-limited Slack write", timeoutMs: 20_000 },
     );
     running.double.failAll("chat.postMessage", { status: 500 });
     running.double.failAll("chat.update", { status: 500 });
@@ -85,10 +90,14 @@ describe("Slack front end under pressure", () => {
     );
     expect(await dbsize(m["machine-c"]!)).toBe(keys);
     // The outage lasts until Slack has answered 500 as well, however fast the failover was.
-    await running.double.waitForCall(
-      "chat.postMessage",
-      (call) => call.response.status === 500,
-      30_000,
+    await waitFor(
+      async () =>
+        running.double.calls.some(
+          (call) =>
+            (call.method === "chat.postMessage" || call.method === "chat.update") &&
+            call.response.status === 500,
+        ),
+      { what: "a Slack write answered 500", timeoutMs: 60_000 },
     );
     running.double.clearFaults();
     await waitFor(async () => /Succeeded/.test(messageText(root())), {
