@@ -12,6 +12,7 @@ import { boltLogger } from "./bolt-logger.js";
 import type { SlackEnv } from "./env.js";
 import { FailoverBot } from "./failover-bot.js";
 import { FollowUps } from "./follow-ups.js";
+import { OutboxRedelivery } from "./outbox/redeliver.js";
 import { SlackOutbox } from "./outbox.js";
 import { Recovery } from "./recovery.js";
 import { ACTIONS } from "./types.js";
@@ -24,8 +25,36 @@ export interface SlackBot {
   idle(): Promise<void>;
   /** Connects (Socket Mode) or listens (HTTP on PORT, path /slack/events); returns the HTTP server if any. */
   start(): Promise<Server | undefined>;
-  stop(): Promise<void>;
+  /**
+   * Stops: new commands and clicks are refused at once (Abort still works), runs get
+   * `runGraceMs` to finish and then stop before their next step (parked for Resume), the outbox
+   * gets `flushMs` to send what is queued, and what it could not send is kept in the journal.
+   * Both default to no limit.
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
+  /** True once stop() has begun: what a readiness probe reports (503 while draining). */
+  isDraining(): boolean;
+  /** Calls `listener` when stop() begins (at once if it already has). */
+  onDrain(listener: () => void): void;
 }
+
+export interface StopOptions {
+  runGraceMs?: number;
+  flushMs?: number;
+}
+
+export interface StopReport {
+  /** Runs stopped before their next step because the grace ran out. */
+  parked: boolean;
+  /** Slack writes kept in the journal for the next start. */
+  kept: number;
+  /** How long each phase took, in ms. */
+  phases: { runs: number; flush: number; total: number };
+}
+
+/** What someone typing a command or clicking a button is told while the bot is stopping. */
+export const RESTARTING_TEXT =
+  ":hourglass_flowing_sand: The bot is restarting; nothing was done. Try again in a moment.";
 
 /**
  * Bolt does transport only: verify, parse, ack, hand over. The decisions live in FailoverBot,
@@ -111,7 +140,20 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     onError: (error) =>
       log.error({ err: errorMessage(error) }, "follow-up of a Slack request failed"),
   });
+  let draining = false;
+  const drainListeners: Array<() => void> = [];
+  const redelivery = new OutboxRedelivery({
+    outbox,
+    journal: options.journal.store,
+    decisions: options.state.decisions,
+    log,
+    instance: coordinator.instance,
+  });
   app.command("/redis", async ({ command, ack, respond }) => {
+    if (draining) {
+      await ack({ response_type: "ephemeral", text: RESTARTING_TEXT });
+      return;
+    }
     const outcome = bot.command(
       { text: command.text, user: command.user_id, channel: command.channel_id },
       async (content) => {
@@ -126,7 +168,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     if (outcome.after) followUps.add(outcome.after);
   });
   const onButton =
-    (handler: (runId: string, user: string, channel: string) => Promise<void>) =>
+    (
+      handler: (runId: string, user: string, channel: string) => Promise<void>,
+      whileDraining = false,
+    ) =>
     async ({
       ack,
       body,
@@ -140,6 +185,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       const channel = body.channel?.id ?? body.container?.channel_id;
       if (!action.value || !channel) return;
       const runId = action.value;
+      if (draining && !whileDraining) {
+        void outbox.postEphemeral(channel, body.user.id, { text: RESTARTING_TEXT });
+        return;
+      }
       followUps.add(() => handler(runId, body.user.id, channel));
     };
   app.action<BlockButtonAction>(
@@ -152,7 +201,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   );
   app.action<BlockButtonAction>(
     ACTIONS.abort,
-    onButton((runId, user, channel) => bot.abort(runId, user, channel)),
+    // Abort is a safety control: it keeps working while the bot drains.
+    onButton((runId, user, channel) => bot.abort(runId, user, channel), true),
   );
   app.action<BlockButtonAction>(
     ACTIONS.resume,
@@ -162,16 +212,24 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     log.error({ err: errorMessage(error) }, "Bolt listener error");
   });
 
+  let server: Server | undefined;
   return {
     app,
     bot,
     outbox,
+    isDraining: () => draining,
+    onDrain(listener) {
+      if (draining) listener();
+      else drainListeners.push(listener);
+    },
     async idle() {
       await followUps.drained();
       await bot.idle();
     },
     async start() {
       await app.init();
+      // Before Recovery renders anything: a kept update is then overtaken by newer ones.
+      await redelivery.start(options.recoveryIntervalMs ?? 5_000);
       recovery.start();
       const started = await (env.mode === "socket"
         ? app.start()
@@ -183,15 +241,59 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         },
         "bot started",
       );
-      return env.mode === "http" ? (started as Server) : undefined;
+      server = env.mode === "http" ? (started as Server) : undefined;
+      return server;
     },
-    async stop() {
+    async stop(stopOptions = {}) {
+      const started = Date.now();
+      draining = true;
+      for (const listener of drainListeners.splice(0)) listener();
       await recovery.stop();
-      await followUps.drained();
+      await redelivery.stop();
       bot.stopTimers();
-      await bot.idle();
-      await app.stop();
-      await outbox.close();
+      const runsDone = followUps.drained().then(() => coordinator.idle());
+      const parked = !(await within(runsDone, stopOptions.runGraceMs));
+      if (parked) {
+        log.warn(
+          { graceMs: stopOptions.runGraceMs },
+          "stopping: the run grace is over; runs stop before their next step and are left for Resume",
+        );
+        coordinator.stopBeforeNextStep();
+        await coordinator.idle();
+      }
+      // Lets a finished run queue its summary before the outbox is flushed.
+      await new Promise((resolve) => setImmediate(resolve));
+      const runsMs = Date.now() - started;
+      const stopping = app.stop();
+      // Idle keep-alive connections would otherwise hold the port open until they time out.
+      server?.closeAllConnections();
+      await stopping;
+      const unsent = await outbox.shutdown(stopOptions.flushMs ?? Number.POSITIVE_INFINITY);
+      const kept = await redelivery.persist(unsent);
+      const report = {
+        parked,
+        kept,
+        phases: { runs: runsMs, flush: Date.now() - started - runsMs, total: Date.now() - started },
+      };
+      log.info(report, "stopped");
+      return report;
     },
   };
+}
+
+/** Whether `work` settled within `ms` (no limit when undefined or infinite). */
+async function within(work: Promise<unknown>, ms: number | undefined): Promise<boolean> {
+  if (ms === undefined || !Number.isFinite(ms)) {
+    await work;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -46,6 +46,16 @@ const envSchema = z.object({
     .number()
     .positive("LOCK_LEASE_SECONDS must be a positive number")
     .default(30),
+  /** Seconds a stopping bot lets running failovers go on; then they stop before their next step. */
+  SHUTDOWN_RUN_GRACE_SECONDS: z.coerce
+    .number()
+    .min(0, "SHUTDOWN_RUN_GRACE_SECONDS must be 0 or more")
+    .default(15),
+  /** Seconds a stopping bot spends sending queued Slack messages; the rest go to the journal. */
+  SHUTDOWN_FLUSH_SECONDS: z.coerce
+    .number()
+    .min(0, "SHUTDOWN_FLUSH_SECONDS must be 0 or more")
+    .default(5),
   /** "1" prints human-readable log lines (pino-pretty) instead of JSON. */
   LOG_PRETTY: z.enum(["0", "1"]).optional(),
 });

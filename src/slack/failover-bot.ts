@@ -4,7 +4,7 @@ import { errorMessage, isFailoverError } from "../errors.js";
 import type { FailoverRequest as EngineRequest } from "../plan/types.js";
 import { historyRows } from "../state/history.js";
 import { type RunHistory, resumePoint } from "../state/replay.js";
-import type { AttemptOptions, RunCoordinator } from "../state/run-coordinator.js";
+import { type AttemptOptions, type RunCoordinator, RunParked } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { Decisions, LockLease } from "../state/types.js";
 import type { Approvers } from "./approvers.js";
@@ -442,7 +442,7 @@ export class FailoverBot {
 
   #post(request: FailoverRequest): void {
     const fitted = requestMessage(request);
-    const root = this.#options.outbox.post(request.channel, fitted.content);
+    const root = this.#options.outbox.post(request.channel, fitted.content, { run: request.plan });
     request.root = root;
     if (fitted.overflow)
       this.#options.outbox.upload(request.channel, root, {
@@ -611,6 +611,11 @@ export class FailoverBot {
           content: summary.overflow.text,
         });
     } catch (error) {
+      // Parked by a shutdown: the next instance offers Resume (see RunCoordinator.stopBeforeNextStep).
+      if (error instanceof RunParked)
+        return void this.#registry.transition(request.runId, "interrupted", {
+          note: error.message,
+        });
       this.#log.error({ runId: request.runId, err: errorMessage(error) }, "run crashed");
       request.note = `The bot failed while running: ${errorMessage(error)}. Check every server's role with /redis status ${request.cluster}.`;
       this.#registry.transition(request.runId, "failed");

@@ -18,6 +18,23 @@ export interface AttemptOptions {
   abortedBy?: () => string | undefined;
 }
 
+/**
+ * Thrown by `execute` when the bot is stopping (see `stopBeforeNextStep`): the step in progress
+ * finished and was recorded, no further step ran, the lock was released, and the journal has no
+ * end for the run, so whichever instance sees it next offers Resume, as after a crash.
+ */
+export class RunParked extends Error {
+  constructor(
+    readonly runId: string,
+    readonly nextStep: number,
+  ) {
+    super(
+      `The bot stopped (a restart or deploy) before step ${nextStep}; the run will be offered for Resume in this thread.`,
+    );
+    this.name = "RunParked";
+  }
+}
+
 /** A name for this process in the journal and in lock holders: host, pid and a random suffix. */
 export function instanceName(): string {
   return `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 6)}`;
@@ -35,6 +52,8 @@ export class RunCoordinator {
   readonly #locks: ClusterLocks;
   readonly #leaseMs: number;
   readonly #log: Logger;
+  readonly #parking = new AbortController();
+  readonly #active = new Set<Promise<unknown>>();
 
   constructor(options: {
     engine: FailoverEngine;
@@ -65,8 +84,28 @@ export class RunCoordinator {
     return (await this.#locks.holder(plan.cluster))?.runId === plan.runId;
   }
 
+  /** Shutdown: every run stops before its next step (the current one finishes) and is parked. */
+  stopBeforeNextStep(): void {
+    this.#parking.abort();
+  }
+
+  /** Resolves when no run is executing here. */
+  async idle(): Promise<void> {
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active]);
+  }
+
   /** Executes with `lease` held, then releases it. */
-  async execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
+  execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
+    const running = this.#execute(plan, lease, options);
+    this.#active.add(running);
+    void running.then(
+      () => this.#active.delete(running),
+      () => this.#active.delete(running),
+    );
+    return running;
+  }
+
+  async #execute(plan: Plan, lease: LockLease, options: AttemptOptions): Promise<RunResult> {
     const log = this.#log.child({
       runId: plan.runId,
       attempt: options.attempt,
@@ -83,19 +122,42 @@ export class RunCoordinator {
       const recorder = this.#journal.recorder(plan, options.abortedBy);
       const signal = options.signal ? AbortSignal.any([options.signal, lease.lost]) : lease.lost;
       log.info({ fromStep }, "run attempt started under the cluster lock");
-      return await this.#engine.execute(plan, {
+      // Parked: nothing after the last finished step is recorded (the executor goes on to skip
+      // the other steps and read the topology; that is not waited for).
+      let parked: RunParked | undefined;
+      let park: (reason: RunParked) => void = () => {};
+      const parkedRun = new Promise<never>((_, reject) => {
+        park = reject;
+      });
+      const run = this.#engine.execute(plan, {
         signal,
         ...(options.facts ? { facts: options.facts } : {}),
         ...(fromStep > 1 ? { fromStep } : {}),
         onEvent: (event: RunEvent) => {
+          // A step about to be refused by the checkpoint below is not shown as started.
+          if (parked || (event.type === "step-started" && this.#parking.signal.aborted)) return;
           recorder.onEvent(event);
           options.onEvent?.(event);
         },
         checkpoint: async (event, facts) => {
-          if (event.type === "step-started") await this.#assertStillHolder(plan, lease);
+          if (parked) throw parked;
+          if (event.type === "step-started") {
+            if (this.#parking.signal.aborted) {
+              parked = new RunParked(plan.runId, event.step.index);
+              log.warn(
+                { nextStep: event.step.index },
+                "bot stopping: run parked before its next step",
+              );
+              park(parked);
+              throw parked;
+            }
+            await this.#assertStillHolder(plan, lease);
+          }
           await recorder.checkpoint(event, facts);
         },
       });
+      void run.catch(() => undefined);
+      return await Promise.race([run, parkedRun]);
     } finally {
       await lease
         .release()
