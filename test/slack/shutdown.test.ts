@@ -140,8 +140,9 @@ describe("SIGTERM", () => {
       .callsTo("chat.postMessage")
       .filter((call) => delivered(call) && !call.args.thread_ts);
     expect(posts).toHaveLength(1);
-    expect(String(posts[0]?.args.text)).toMatch(/cache-test/);
-    const ts = String((posts[0]?.response.body as { ts: string }).ts);
+    const [post] = posts as [RecordedCall];
+    expect(String(post.args.text)).toMatch(/cache-test/);
+    const ts = String((post.response.body as { ts: string }).ts);
     expect(messageText(d.message(CHANNEL, ts) ?? {})).toMatch(/dry run/i);
     expect(d.files.map((file) => [file.filename, file.thread_ts])).toEqual([
       [`failover-${runId}-plan.txt`, ts],
