@@ -5,6 +5,7 @@ import { ackLatency } from "./scenarios/ack-latency.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
 import { promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
+import { shutdownTimes } from "./scenarios/shutdown.js";
 import { switchoverWrites } from "./scenarios/switchover-writes.js";
 
 /**
@@ -24,6 +25,7 @@ if (want("copy"))
 if (want("promote")) results.push(await promoteVsSentinel({ runs }));
 if (want("switchover")) results.push(...(await switchoverWrites({ runs })));
 if (want("ack")) results.push(await ackLatency({ requests: 200 }));
+if (want("shutdown")) results.push(...(await shutdownTimes({ runs: quick ? 1 : runs })));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const report = {
