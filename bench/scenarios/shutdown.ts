@@ -111,7 +111,11 @@ async function scenario(
       what: "the bot to start",
       timeoutMs: 20_000,
     });
-    await setUp({ child, url: `http://127.0.0.1:${port}/slack/events`, double });
+    await setUp({ child, url: `http://127.0.0.1:${port}/slack/events`, double }).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}\nthe bot's log:\n${botLog.slice(-3000)}`);
+      },
+    );
     const exited = once(child, "exit");
     const started = performance.now();
     child.kill("SIGTERM");
@@ -144,7 +148,7 @@ async function approvedRun(bot: Bot): Promise<string> {
   const root = await bot.double.waitForCall(
     "chat.postMessage",
     (call) => !call.args.thread_ts,
-    30_000,
+    120_000,
   );
   const ts = String((root.response.body as { ts: string }).ts);
   await postSigned(
@@ -173,7 +177,7 @@ async function afterFailover(bot: Bot): Promise<void> {
 async function queuedUnreachable(bot: Bot): Promise<void> {
   bot.double.failAll("*", { status: 500 });
   await command(bot, "failover cache-test --mode replace --dry-run");
-  await bot.double.waitForCall("chat.postMessage", () => true, 60_000);
+  await bot.double.waitForCall("chat.postMessage", () => true, 120_000);
 }
 
 async function duringStep(bot: Bot): Promise<void> {
@@ -183,6 +187,6 @@ async function duringStep(bot: Bot): Promise<void> {
       bot.double
         .callsTo("chat.postMessage")
         .some((call) => call.args.thread_ts === ts && /Start Redis/.test(String(call.args.text))),
-    { what: "the run to reach its slow step", timeoutMs: 60_000 },
+    { what: "the run to reach its slow step", timeoutMs: 120_000 },
   );
 }
