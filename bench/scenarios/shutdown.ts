@@ -3,8 +3,13 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { ACTIONS } from "../../src/slack/types.js";
 import { freePort } from "../../test/harness/addresses.js";
-import { waitFor } from "../../test/harness/redis-server.js";
-import type { MachineSpec } from "../../test/harness/topology.js";
+import { loadData, waitFor, waitForReplicaSync } from "../../test/harness/redis-server.js";
+import {
+  buildTopology,
+  type Machine,
+  type MachineSpec,
+  type TestTopology,
+} from "../../test/harness/topology.js";
 import { lostMasterTopology } from "../../test/integration/helpers.js";
 import { CHANNEL, SIGNING_SECRET, USERS } from "../../test/slack/bot-harness.js";
 import {
@@ -28,7 +33,7 @@ const FLUSH_SECONDS = 5;
 
 /**
  * Time from SIGTERM to the exit of the real bot process (the compiled `npm start` entry), in
- * three cases: idle after a completed failover with Slack reachable; a plan queued while Slack
+ * three cases: idle after a completed failover (a switchover) with Slack reachable; a plan queued while Slack
  * answers 500 (the flush bound, then the journal); and a run in the middle of a 6 s step with
  * SHUTDOWN_RUN_GRACE_SECONDS=0 (the step finishes, the run is parked for Resume).
  */
@@ -37,13 +42,14 @@ export async function shutdownTimes(options: { runs: number }): Promise<Measurem
   const queued: number[] = [];
   const during: number[] = [];
   for (let i = 0; i < options.runs; i++) {
-    idle.push(await scenario({}, {}, afterFailover));
+    idle.push(await scenario(healthy, {}, afterSwitchover));
     queued.push(
-      await scenario({}, { SHUTDOWN_FLUSH_SECONDS: String(FLUSH_SECONDS) }, queuedUnreachable),
+      await scenario(healthy, { SHUTDOWN_FLUSH_SECONDS: String(FLUSH_SECONDS) }, queuedUnreachable),
     );
     during.push(
       await scenario(
-        { start: "sleep 6; redis-server {config}" },
+        async () =>
+          (await lostMasterTopology({ start: "sleep 6; redis-server {config}" })).topology,
         { SHUTDOWN_RUN_GRACE_SECONDS: "0" },
         duringStep,
       ),
@@ -77,12 +83,27 @@ interface Bot {
   double: SlackDouble;
 }
 
+/** Master and replica up and in sync: a switchover plans and runs over Redis alone. */
+async function healthy(): Promise<TestTopology> {
+  const specs: MachineSpec[] = [
+    { name: "machine-a", role: "master" },
+    { name: "machine-b", role: "replica" },
+    { name: "machine-c", role: "spare" },
+  ];
+  const topology = await buildTopology(specs);
+  const m = topology.machines as Record<string, Machine>;
+  const server = (name: string) => m[name]?.server as NonNullable<Machine["server"]>;
+  await loadData(server("machine-a"), { keys: 2_000, valueBytes: 16 });
+  await waitForReplicaSync(server("machine-a"), server("machine-b"));
+  return topology;
+}
+
 async function scenario(
-  spare: Partial<MachineSpec>,
+  build: () => Promise<TestTopology>,
   env: Record<string, string>,
   setUp: (bot: Bot) => Promise<void>,
 ): Promise<number> {
-  const { topology } = await lostMasterTopology(spare);
+  const topology = await build();
   const double = await startSlackDouble({
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
@@ -143,8 +164,8 @@ function command(bot: Bot, text: string) {
   );
 }
 
-async function approvedRun(bot: Bot): Promise<string> {
-  await command(bot, "failover cache-test --mode replace");
+async function approvedRun(bot: Bot, mode: "replace" | "switchover"): Promise<string> {
+  await command(bot, `failover cache-test --mode ${mode}`);
   const root = await bot.double.waitForCall(
     "chat.postMessage",
     (call) => !call.args.thread_ts,
@@ -166,8 +187,8 @@ async function approvedRun(bot: Bot): Promise<string> {
   return ts;
 }
 
-async function afterFailover(bot: Bot): Promise<void> {
-  const ts = await approvedRun(bot);
+async function afterSwitchover(bot: Bot): Promise<void> {
+  const ts = await approvedRun(bot, "switchover");
   await waitFor(async () => /Succeeded/.test(messageText(bot.double.message(CHANNEL, ts) ?? {})), {
     what: "the failover to succeed",
     timeoutMs: 120_000,
@@ -176,12 +197,12 @@ async function afterFailover(bot: Bot): Promise<void> {
 
 async function queuedUnreachable(bot: Bot): Promise<void> {
   bot.double.failAll("*", { status: 500 });
-  await command(bot, "failover cache-test --mode replace --dry-run");
+  await command(bot, "failover cache-test --mode switchover --dry-run");
   await bot.double.waitForCall("chat.postMessage", () => true, 120_000);
 }
 
 async function duringStep(bot: Bot): Promise<void> {
-  const ts = await approvedRun(bot);
+  const ts = await approvedRun(bot, "replace");
   await waitFor(
     async () =>
       bot.double
