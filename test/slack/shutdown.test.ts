@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
@@ -162,9 +163,12 @@ describe("SIGTERM", () => {
     expect(d.files).toHaveLength(1);
   });
 
-  it("during a run: the step in progress finishes, no further step runs, and the next start offers Resume", {
+  it("during a run: new requests are refused, the step in progress finishes, no further step runs, and the next start offers Resume", {
     timeout: 150_000,
   }, async () => {
+    // The spare's start step waits for this file: the test decides when the step ends.
+    const gateDir = await mkdtemp(join(tmpdir(), "rfb-shutdown-gate-"));
+    const gate = join(gateDir, "go");
     const {
       topology: t,
       double: d,
@@ -172,7 +176,9 @@ describe("SIGTERM", () => {
       url,
       m,
       keys,
-    } = await lostMaster({ start: "sleep 6; redis-server {config}" });
+    } = await lostMaster({
+      start: `while [ ! -e ${gate} ]; do sleep 0.1; done; redis-server {config}`,
+    });
     const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "0" });
     await command(d, url, "failover cache-test --mode replace");
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
@@ -194,7 +200,32 @@ describe("SIGTERM", () => {
     });
     const step = (await startStep())?.index as number;
 
-    expect(await terminate(bot)).toBe(0);
+    // SIGTERM while the step is held: the bot drains and waits for the step.
+    const exited = once(bot, "exit");
+    bot.kill("SIGTERM");
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
+        503,
+      { what: "/readyz to report the drain", timeoutMs: 30_000 },
+    );
+    const refused = await command(d, url, "status cache-test");
+    expect(JSON.parse(refused.body).text).toMatch(/The bot is restarting; nothing was done/);
+    await writeFile(gate, "");
+    const [code] = await exited;
+    await rm(gateDir, { recursive: true, force: true });
+    expect(code).toBe(0);
+    // The thread says why the run stopped.
+    expect(
+      d
+        .callsTo("chat.postMessage")
+        .some(
+          (call) =>
+            call.args.thread_ts === ts &&
+            /stopped for a restart/.test(String(call.args.text)) &&
+            delivered(call),
+        ),
+    ).toBe(true);
     const records = await journal(t);
     expect(
       records
