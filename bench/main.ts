@@ -8,6 +8,7 @@ import { clickLane } from "./scenarios/click-lane.js";
 import { copyVsScp } from "./scenarios/copy-vs-scp.js";
 import { promoteHungMaster, promoteVsSentinel } from "./scenarios/promote-vs-sentinel.js";
 import { replaceVsManual } from "./scenarios/replace-vs-manual.js";
+import { shutdownTimes } from "./scenarios/shutdown.js";
 import { switchoverWrites } from "./scenarios/switchover-writes.js";
 
 /**
@@ -36,6 +37,7 @@ const scenarios: Scenario[] = [
   { name: "switchover", run: () => switchoverWrites({ runs }) },
   { name: "ack", run: () => ackLatency({ requests: 200 }) },
   { name: "clicks", run: () => clickLane({ runs: quick ? 1 : 3, burst: 50 }) },
+  { name: "shutdown", run: () => shutdownTimes({ runs: quick ? 1 : runs }) },
 ];
 
 const started = Date.now();

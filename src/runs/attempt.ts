@@ -50,12 +50,16 @@ export async function executeAttempt(
         attempt.onEvent?.(event);
       },
     });
-    const { result, stoppedBecause } = outcome;
+    const { result, stoppedBecause, shutdown } = outcome;
     run.view.result = result;
     if (stoppedBecause && run.abortedBy) {
       // Aborted here while the control plane was down: the abort is recorded once it answers.
       run.view.state = "aborted";
       keepHandle = recordAbortedEnd(context, run, result);
+    } else if (shutdown) {
+      run.view.state = "interrupted";
+      run.view.note =
+        "The bot stopped for a restart before the next step. Nothing else was changed. The next start, or another instance, offers Resume in this thread.";
     } else if (stoppedBecause) {
       run.view.state = "interrupted";
       run.view.note = `Stopped before the next step: ${stoppedBecause}. Nothing else was changed. Once the state backend answers again, this run is offered for Resume in its thread.`;
@@ -66,6 +70,7 @@ export async function executeAttempt(
     const end: AttemptEnd = {
       result,
       ...(stoppedBecause ? { stoppedBecause } : {}),
+      ...(shutdown ? { shutdown } : {}),
       ...(run.abortedBy ? { abortedBy: run.abortedBy } : {}),
     };
     context.observer.ended(run.view, end);

@@ -60,6 +60,8 @@ export interface AttemptEnd {
   result: RunResult;
   /** The lease or the journal could not be confirmed: the run stopped before its next step. */
   stoppedBecause?: string;
+  /** The stop was this bot shutting down (a restart or deploy), not the control plane. */
+  shutdown?: true;
   abortedBy?: string;
 }
 

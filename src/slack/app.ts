@@ -16,6 +16,7 @@ import { type ClickHandler, clickHandlers } from "./clicks.js";
 import { SlashCommands } from "./commands.js";
 import type { SlackEnv } from "./env.js";
 import { FollowUps } from "./follow-ups.js";
+import { OutboxRedelivery } from "./outbox/redeliver.js";
 import { SlackOutbox } from "./outbox.js";
 import { parseSlashCommand } from "./parse-command.js";
 import { Recovery } from "./recovery.js";
@@ -32,8 +33,39 @@ export interface SlackBot {
   start(): Promise<Server | undefined>;
   /** Socket Mode: the socket is connected; HTTP: the receiver listens (for /readyz). */
   slackReachable(): boolean;
-  stop(): Promise<void>;
+  /**
+   * Stops: new commands and clicks are refused at once (Abort still works) and /readyz turns
+   * 503, runs get `runGraceMs` to finish and then stop before their next step (left for Resume),
+   * the outbox gets `flushMs` to send what is queued, and what it could not send is kept in the
+   * journal for the next start or another instance. Both default to no limit.
+   */
+  stop(options?: StopOptions): Promise<StopReport>;
+  /** True once stop() has begun. */
+  isDraining(): boolean;
+  /** Calls `listener` when stop() begins (at once if it already has). */
+  onDrain(listener: () => void): void;
 }
+
+export interface StopOptions {
+  runGraceMs?: number;
+  flushMs?: number;
+}
+
+export interface StopReport {
+  /** Runs were told to stop before their next step because the grace ran out. */
+  parked: boolean;
+  /** Slack writes kept in the journal for the next start. */
+  kept: number;
+  /** How long each phase took, in ms. */
+  phases: { runs: number; flush: number; total: number };
+}
+
+/** What someone typing a command or clicking a button is told while the bot is stopping. */
+export const RESTARTING_TEXT =
+  ":hourglass_flowing_sand: The bot is restarting; nothing was done. Try again in a moment.";
+
+/** Why a run stops before its next step when the run grace of a shutdown is over. */
+const SHUTDOWN_REASON = "the bot stopped for a restart";
 
 /** Slow commands (preflight, status, history) one user may have queued or running at once. */
 const SLOW_PER_USER = 3;
@@ -170,7 +202,21 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     concurrency: 8,
     onError: (error) => log.error({ err: errorMessage(error) }, "handling a click failed"),
   });
+  let draining = false;
+  const drainListeners: Array<() => void> = [];
+  if (ops) drainListeners.push(() => ops.readiness.drain());
+  const redelivery = new OutboxRedelivery({
+    outbox,
+    journal: options.journal.store,
+    decisions: options.state.decisions,
+    log,
+    instance: coordinator.instance,
+  });
   app.command("/redis", async ({ command, ack, respond }) => {
+    if (draining) {
+      await ack({ response_type: "ephemeral", text: RESTARTING_TEXT });
+      return;
+    }
     const outcome = commands.command(
       { text: command.text, user: command.user_id, channel: command.channel_id },
       async (content) => {
@@ -200,7 +246,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     }
   });
   const onButton =
-    (handler: ClickHandler) =>
+    (handler: ClickHandler, whileDraining = false) =>
     async ({
       ack,
       body,
@@ -214,11 +260,18 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       const channel = body.channel?.id ?? body.container?.channel_id;
       if (!action.value || !channel) return;
       const runId = action.value;
+      if (draining && !whileDraining) {
+        void outbox.postEphemeral(channel, body.user.id, { text: RESTARTING_TEXT });
+        return;
+      }
       clickWork.add(() => handler(runId, body.user.id, channel));
     };
   app.action<BlockButtonAction>(ACTIONS.approve, onButton(clicks.approve));
   app.action<BlockButtonAction>(ACTIONS.reject, onButton(clicks.reject));
-  app.action<BlockButtonAction>(ACTIONS.abort, onButton(clicks.abort));
+  app.action<BlockButtonAction>(
+    ACTIONS.abort, // Abort is a safety control: it keeps working while the bot drains.
+    onButton(clicks.abort, true),
+  );
   app.action<BlockButtonAction>(ACTIONS.resume, onButton(clicks.resume));
   app.action<BlockButtonAction>(ACTIONS.dismiss, onButton(clicks.dismiss));
   app.error(async (error) => {
@@ -230,6 +283,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     app,
     lifecycle,
     outbox,
+    isDraining: () => draining,
+    onDrain(listener) {
+      if (draining) listener();
+      else drainListeners.push(listener);
+    },
     async idle() {
       await drained();
       await lifecycle.idle();
@@ -237,6 +295,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     },
     async start() {
       await app.init();
+      // Before Recovery renders anything: a kept update is then overtaken by newer ones.
+      await redelivery.start(options.recoveryIntervalMs ?? 5_000);
       recovery.start();
       const started = await (env.mode === "socket"
         ? app.start()
@@ -254,13 +314,38 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     slackReachable() {
       return socket ? socketConnected : (httpServer?.listening ?? false);
     },
-    async stop() {
+    async stop(stopOptions = {}) {
+      const started = Date.now();
+      draining = true;
+      for (const listener of drainListeners.splice(0)) listener();
       await recovery.stop();
+      await redelivery.stop();
+      lifecycle.stopTimers();
+      const runsDone = drained().then(() => lifecycle.idle());
+      const parked = !(await within(runsDone, stopOptions.runGraceMs));
+      if (parked) {
+        log.warn(
+          { graceMs: stopOptions.runGraceMs },
+          "stopping: the run grace is over; runs stop before their next step and are left for Resume",
+        );
+        coordinator.stopBeforeNextStep(SHUTDOWN_REASON);
+      }
+      // Runs finish their step; records the state backend still refuses are given up.
       await drained();
       await lifecycle.stop();
-      await outbox.flush();
-      await app.stop();
-      await outbox.close();
+      // Lets a finished run queue its summary before the outbox is flushed.
+      await new Promise((resolve) => setImmediate(resolve));
+      const runsMs = Date.now() - started;
+      const stopping = app.stop();
+      // Idle keep-alive connections would otherwise hold the port open until they time out.
+      httpServer?.closeAllConnections();
+      await stopping;
+      const unsent = await outbox.shutdown(stopOptions.flushMs ?? Number.POSITIVE_INFINITY);
+      const kept = await redelivery.persist(unsent);
+      const total = Date.now() - started;
+      const report = { parked, kept, phases: { runs: runsMs, flush: total - runsMs, total } };
+      log.info(report, "stopped");
+      return report;
     },
   };
 }
@@ -269,4 +354,21 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
 function slashKind(text: string): string {
   const parsed = parseSlashCommand(text);
   return parsed.ok ? parsed.command.kind : "invalid";
+}
+
+/** Whether `work` settled within `ms` (no limit when undefined or infinite). */
+async function within(work: Promise<unknown>, ms: number | undefined): Promise<boolean> {
+  if (ms === undefined || !Number.isFinite(ms)) {
+    await work;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -26,6 +26,18 @@ function positiveNumber(name: string, unit: string, fallback: number) {
     .default(fallback);
 }
 
+function nonNegativeNumber(name: string, unit: string, fallback: number) {
+  const message = (issue: { input?: unknown }) =>
+    `${name} must be 0 or a positive number of ${unit} (got ${quote(issue.input)}); unset it for ${fallback}`;
+  return z
+    .string()
+    .refine((text) => text.trim() !== "" && Number.isFinite(Number(text)) && Number(text) >= 0, {
+      error: message,
+    })
+    .transform(Number)
+    .default(fallback);
+}
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z
     .string({
@@ -73,6 +85,10 @@ const envSchema = z.object({
     .optional(),
   /** Seconds a cluster lock lives without renewal; a dead bot's run is offered for Resume after it. */
   LOCK_LEASE_SECONDS: positiveNumber("LOCK_LEASE_SECONDS", "seconds", 30),
+  /** Seconds a stopping bot lets running failovers go on; then they stop before their next step. */
+  SHUTDOWN_RUN_GRACE_SECONDS: nonNegativeNumber("SHUTDOWN_RUN_GRACE_SECONDS", "seconds", 15),
+  /** Seconds a stopping bot spends sending queued Slack messages; the rest go to the journal. */
+  SHUTDOWN_FLUSH_SECONDS: nonNegativeNumber("SHUTDOWN_FLUSH_SECONDS", "seconds", 5),
   /** "1" prints human-readable log lines (pino-pretty) instead of JSON. */
   LOG_PRETTY: z
     .enum(["0", "1"], {

@@ -118,19 +118,36 @@ async function main(): Promise<void> {
     );
     log.info({ port: env.PORT, paths: ["/healthz", "/readyz", "/metrics"] }, "ops endpoints up");
   }
+  // First SIGTERM or SIGINT: drain, let runs finish (bounded), flush Slack writes (bounded),
+  // keep the rest in the journal, exit 0. Any second signal: exit at once with 130.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(130);
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(130);
+    }
     stopping = true;
-    ops.readiness.drain();
+    // bot.stop() drains: /readyz turns 503 and new commands and clicks are refused at once.
     log.warn(
-      { signal },
-      "stopping: waiting for running failovers to finish (send again to exit now)",
+      {
+        signal,
+        runGraceSeconds: env.SHUTDOWN_RUN_GRACE_SECONDS,
+        flushSeconds: env.SHUTDOWN_FLUSH_SECONDS,
+      },
+      "stopping: refusing new requests, letting running failovers finish (send again to exit now)",
     );
-    await bot.stop();
-    await backend.close();
-    await engine.close();
-    opsServer?.close();
+    try {
+      await bot.stop({
+        runGraceMs: env.SHUTDOWN_RUN_GRACE_SECONDS * 1000,
+        flushMs: env.SHUTDOWN_FLUSH_SECONDS * 1000,
+      });
+      await backend.close();
+      await engine.close();
+      opsServer?.close();
+    } catch (error) {
+      log.error({ err: errorMessage(error) }, "stopping failed");
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

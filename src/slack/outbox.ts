@@ -9,6 +9,7 @@ import { type Backoff, realSleep, type Sleep, TokenBucket } from "./outbox/timin
 import { type UploadFile, UploadJob } from "./outbox/upload-job.js";
 import type { MessageContent, MessageRef } from "./types.js";
 
+export type { Job } from "./outbox/jobs.js";
 export type { OutboxStats } from "./outbox/retrier.js";
 export type { UploadFile } from "./outbox/upload-job.js";
 
@@ -49,6 +50,8 @@ export class SlackOutbox {
   private readonly known = new Map<string, PendingMessageRef>();
   private readonly counters = emptyStats();
   private readonly closing = new AbortController();
+  /** Aborted when the bot stops: the per-channel throttle no longer waits. */
+  private readonly hurry = new AbortController();
   private readonly log: Logger;
   private readonly retrier: Retrier;
   private readonly jobs: JobContext;
@@ -76,9 +79,17 @@ export class SlackOutbox {
   post(
     channel: string,
     content: MessageContent,
-    options: { threadTs?: string | MessageRef } = {},
+    options: {
+      threadTs?: string | MessageRef;
+      /** The run whose root message this is (a reply belongs to its root's run). */
+      run?: { runId: string; cluster: string };
+    } = {},
   ): MessageRef {
-    const ref = new PendingMessageRef(channel);
+    const thread = options.threadTs;
+    const ref = new PendingMessageRef(
+      channel,
+      options.run ?? (thread instanceof PendingMessageRef ? thread.run : undefined),
+    );
     const c = this.scrub(content);
     this.enqueue(new PostJob(channel, this.deadline(), this.jobs, c, options.threadTs, ref));
     return ref;
@@ -99,8 +110,11 @@ export class SlackOutbox {
     return ref;
   }
 
-  /** Queues an update; one still queued for the same message just gets the newer content. */
-  update(ref: MessageRef, content: MessageContent): void {
+  /**
+   * Queues an update; one still queued for the same message just gets the newer content.
+   * Resolves (never rejects) with whether Slack took it; callers need not wait.
+   */
+  update(ref: MessageRef, content: MessageContent): Promise<boolean> {
     const c = this.scrub(content);
     if (ref instanceof PendingMessageRef && ref.failed) {
       this.counters.dropped++;
@@ -108,7 +122,7 @@ export class SlackOutbox {
         { method: "chat.update", channel: ref.channel, preview: preview(c.text) },
         "dropping an update of a message that was never posted",
       );
-      return;
+      return Promise.resolve(false);
     }
     const queued = this.queues
       .get(ref.channel)
@@ -116,15 +130,21 @@ export class SlackOutbox {
     if (queued instanceof UpdateJob && !this.closing.signal.aborted) {
       queued.content = c;
       this.counters.coalesced++;
-      return;
+      return outcome(queued);
     }
-    this.enqueue(new UpdateJob(this.deadline(), this.jobs, ref, c));
+    return outcome(this.enqueue(new UpdateJob(this.deadline(), this.jobs, ref, c)));
   }
 
   /** Queues a file upload into a thread (files.uploadV2 with channel_id and thread_ts). */
-  upload(channel: string, threadTs: string | MessageRef, file: UploadFile): void {
+  upload(
+    channel: string,
+    threadTs: string | MessageRef | undefined,
+    file: UploadFile,
+  ): Promise<boolean> {
     const scrubbed = scrubUpload(file, this.options.secrets);
-    this.enqueue(new UploadJob(channel, this.deadline(), this.jobs, threadTs, scrubbed));
+    return outcome(
+      this.enqueue(new UploadJob(channel, this.deadline(), this.jobs, threadTs, scrubbed)),
+    );
   }
 
   /** Sent at once (not behind the channel's queue) with the same retries; never rejects. */
@@ -171,6 +191,29 @@ export class SlackOutbox {
     return { ...this.counters };
   }
 
+  /** Whether `close` or `shutdown` has begun: nothing more is sent. */
+  get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  /**
+   * Stopping the bot: sends what is queued for up to `flushMs` (the per-channel throttle no
+   * longer waits; Slack's 429s still do), then closes, waits up to `settleMs` for calls already
+   * under way, and returns every write Slack has not taken, in queue order, for the journal.
+   * A call still unanswered then is returned too: it may reach Slack twice (as after any lost
+   * answer), never zero times.
+   */
+  async shutdown(flushMs: number, settleMs = 1_000): Promise<Job[]> {
+    this.hurry.abort();
+    const timeUp = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+    await (Number.isFinite(flushMs) ? Promise.race([this.flush(), timeUp(flushMs)]) : this.flush());
+    const unsent = [...this.queues.values()].flatMap((queue) => queue.unsent());
+    this.closing.abort();
+    for (const queue of this.queues.values()) queue.dropWaiting();
+    await Promise.race([this.flush(), timeUp(settleMs)]);
+    return unsent.filter((job) => !job.sent);
+  }
+
   /**
    * Stops: what is still queued is dropped (logged), waits end, and nothing more is sent.
    * Resolves once calls already under way have finished.
@@ -186,7 +229,7 @@ export class SlackOutbox {
     await this.flush();
   }
 
-  private enqueue(job: Job): void {
+  private enqueue(job: Job): Job {
     this.track(job.done);
     if (this.closing.signal.aborted) {
       this.counters.dropped++;
@@ -195,7 +238,7 @@ export class SlackOutbox {
         "slack outbox is closed; dropping",
       );
       job.finish(false);
-      return;
+      return job;
     }
     let queue = this.queues.get(job.channel);
     if (!queue) {
@@ -204,10 +247,12 @@ export class SlackOutbox {
         refillPerSecond: 1,
       };
       const bucket = new TokenBucket(burst, refillPerSecond, this.now, this.sleep);
-      queue = new ChannelQueue(job.channel, bucket, this.retrier, this.log, this.closing.signal);
+      const noWait = AbortSignal.any([this.closing.signal, this.hurry.signal]);
+      queue = new ChannelQueue(job.channel, bucket, this.retrier, this.log, noWait);
       this.queues.set(job.channel, queue);
     }
     queue.push(job);
+    return job;
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -223,4 +268,8 @@ export class SlackOutbox {
   private scrub(content: MessageContent): MessageContent {
     return scrubContent(content, this.options.secrets);
   }
+}
+
+function outcome(job: Job): Promise<boolean> {
+  return job.done.then(() => job.sent);
 }

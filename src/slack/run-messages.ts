@@ -37,7 +37,11 @@ export class RunMessages implements RunObserver {
   /** Posts a new request's root message; resolves with its ts once Slack has it. */
   post(view: RunView & { channel: string }): MessageRef {
     const fitted = requestMessage(view);
-    const root = this.#outbox.post(view.channel, fitted.content);
+    // The run travels with its root: if a shutdown keeps the post in the journal, whoever
+    // delivers it later records the run's `posted`.
+    const root = this.#outbox.post(view.channel, fitted.content, {
+      run: { runId: view.runId, cluster: view.cluster },
+    });
     this.#roots.set(view.runId, root);
     if (fitted.overflow)
       this.#outbox.upload(view.channel, root, {
@@ -78,6 +82,12 @@ export class RunMessages implements RunObserver {
 
   ended(view: RunView, end: AttemptEnd): void {
     this.#threads.delete(view.runId);
+    if (end.shutdown && !end.abortedBy) {
+      this.reply(view, {
+        text: `:double_vertical_bar: Run ${view.runId} stopped before its next step: the bot stopped for a restart. The step in progress finished; nothing else was changed. The next start, or another instance, offers Resume in this thread (it re-checks every server first).`,
+      });
+      return;
+    }
     if (end.stoppedBecause && !end.abortedBy) {
       this.reply(view, {
         text: `:warning: Run ${view.runId} stopped before its next step: ${end.stoppedBecause}. The step in progress finished; nothing else was changed. Once the state backend answers again, this thread offers Resume (it re-checks every server first).`,

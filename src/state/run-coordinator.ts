@@ -27,6 +27,8 @@ export interface AttemptOutcome {
    * recorded for this attempt: the journal shows it unfinished, so it can be resumed.
    */
   stoppedBecause?: string;
+  /** The stop was this process shutting down (see `RunCoordinator.stopBeforeNextStep`). */
+  shutdown?: true;
 }
 
 /** A name for this process in the journal and in lock holders: host, pid and a random suffix. */
@@ -46,6 +48,8 @@ export class RunCoordinator {
   readonly #locks: ClusterLocks;
   readonly #leaseMs: number;
   readonly #log: Logger;
+  /** Set once this process is stopping: why runs stop before their next step. */
+  #shutdown: string | undefined;
 
   constructor(options: {
     engine: FailoverEngine;
@@ -77,6 +81,15 @@ export class RunCoordinator {
   }
 
   /**
+   * Shutdown: every run executing here finishes its step in progress and stops before the next
+   * one, as when the lock cannot be confirmed: its journal stays unfinished and its lock is
+   * released, so another instance or the next start offers Resume, as after a crash.
+   */
+  stopBeforeNextStep(reason: string): void {
+    this.#shutdown ??= reason;
+  }
+
+  /**
    * Executes with `lease` held, then releases it (on every path). Losing the lease does not
    * interrupt the step in progress; the next step only starts once the lock is confirmed ours.
    */
@@ -97,17 +110,30 @@ export class RunCoordinator {
       const recorder = this.#journal.recorder(plan, options.abortedBy);
       log.info({ fromStep }, "run attempt started under the cluster lock");
       let stoppedBecause: string | undefined;
+      let shutdown = false;
       const result = await this.#engine.execute(plan, {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.facts ? { facts: options.facts } : {}),
         ...(fromStep > 1 ? { fromStep } : {}),
         onEvent: (event: RunEvent) => {
+          // Stopped by a shutdown: the step refused below and the skipped rest are not shown.
+          // (The executor calls the checkpoint right after this, with nothing in between.)
+          if (shutdown || (event.type === "step-started" && this.#shutdown !== undefined)) return;
           recorder.onEvent(event);
           options.onEvent?.(event);
         },
         checkpoint: async (event, facts) => {
           // After a stop the journal keeps the attempt unfinished: it is offered for Resume.
           if (stoppedBecause) return;
+          if (event.type === "step-started" && this.#shutdown !== undefined) {
+            stoppedBecause = this.#shutdown;
+            shutdown = true;
+            log.warn(
+              { nextStep: event.step.index },
+              "bot stopping: run stopped before its next step",
+            );
+            throw new FailoverError("ABORTED", stoppedBecause);
+          }
           try {
             if (event.type === "step-started") await this.#assertStillHolder(plan, lease);
             await recorder.checkpoint(event, facts);
@@ -118,7 +144,8 @@ export class RunCoordinator {
           }
         },
       });
-      return stoppedBecause ? { result, stoppedBecause } : { result };
+      if (!stoppedBecause) return { result };
+      return shutdown ? { result, stoppedBecause, shutdown: true } : { result, stoppedBecause };
     } finally {
       await lease
         .release()

@@ -95,7 +95,63 @@ export type JournalRecord =
       at: number;
       by: string;
       reason: string;
-    };
+    }
+  | OutboxPendingRecord
+  | OutboxDeliveredRecord;
+
+/**
+ * Where an undelivered Slack write goes: a message known by its ts, or one that was itself
+ * still waiting to be posted (the id of that write's outbox-pending record).
+ */
+export type OutboxTarget = { ts: string } | { pending: string };
+
+/**
+ * A Slack write the bot could not deliver before it stopped. The next start, or another
+ * instance, claims it (first writer wins) and sends it once; updates of one message are
+ * coalesced to the latest content. `runId` is the run the message belongs to ("" if unknown).
+ */
+export interface OutboxPendingRecord {
+  type: "outbox-pending";
+  runId: string;
+  cluster?: string;
+  at: number;
+  /** Unique per write; the claim key and what outbox-delivered names. */
+  id: string;
+  /** The instance that stopped with it queued. */
+  instance: string;
+  channel: string;
+  write:
+    | {
+        kind: "post";
+        text: string;
+        blocks?: unknown[];
+        thread?: OutboxTarget;
+        /** The run's root (approval) message: once posted, the run gets its `posted` record. */
+        root?: boolean;
+      }
+    | { kind: "update"; message: OutboxTarget; text: string; blocks?: unknown[] }
+    | {
+        kind: "upload";
+        thread?: OutboxTarget;
+        filename: string;
+        title: string;
+        /** base64 when the file was binary. */
+        content: string;
+        encoding: "utf8" | "base64";
+        initialComment?: string;
+      };
+}
+
+/** An outbox-pending write was sent (ts: the posted message's), given up, or superseded. */
+export interface OutboxDeliveredRecord {
+  type: "outbox-delivered";
+  runId: string;
+  at: number;
+  id: string;
+  instance: string;
+  outcome: "sent" | "gave-up" | "superseded" | "requeued";
+  ts?: string;
+}
 
 export type JournalRecordType = JournalRecord["type"];
 

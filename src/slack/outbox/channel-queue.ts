@@ -35,6 +35,12 @@ export class ChannelQueue {
     return c && !c.inFlight && !c.finished && predicate(c) ? c : undefined;
   }
 
+  /** Every job not finished yet, in the order they would be sent (the current one first). */
+  unsent(): Job[] {
+    const c = this.current;
+    return [...(c && !c.finished ? [c] : []), ...this.waiting];
+  }
+
   /** Finishes every job not yet started, unsent; returns how many there were. */
   dropWaiting(): number {
     const dropped = this.waiting.splice(0);

@@ -20,6 +20,8 @@ export abstract class Job {
   /** True while the HTTP call is under way; until then the content may still be replaced. */
   inFlight = false;
   finished = false;
+  /** Set by finish: whether Slack took it. */
+  sent = false;
   readonly done: Promise<void>;
   #settle: () => void = () => {};
 
@@ -45,6 +47,7 @@ export abstract class Job {
   /** Called once: the job was sent (true), or given up or dropped (false). */
   finish(sent: boolean): void {
     this.finished = true;
+    this.sent = sent;
     this.settled(sent);
     this.#settle();
   }
@@ -75,9 +78,9 @@ export class PostJob extends Job {
     channel: string,
     deadline: number,
     ctx: JobContext,
-    private readonly content: MessageContent,
-    private readonly thread: string | MessageRef | undefined,
-    private readonly ref: PendingMessageRef,
+    readonly content: MessageContent,
+    readonly thread: string | MessageRef | undefined,
+    readonly ref: PendingMessageRef,
   ) {
     super(channel, deadline, ctx);
   }

@@ -2,12 +2,18 @@ import type { MessageRef } from "../types.js";
 
 /** The MessageRef `SlackOutbox.post` returns: settled by the outbox once the post is done. */
 export class PendingMessageRef implements MessageRef {
+  /** Known once posted: what a shutdown records as the target of what is still queued. */
+  postedTs: string | undefined;
   readonly #ts: Promise<string>;
   #resolve: (ts: string) => void = () => {};
   #reject: (err: Error) => void = () => {};
   #failed = false;
 
-  constructor(readonly channel: string) {
+  constructor(
+    readonly channel: string,
+    /** The run this message belongs to, when the poster said (replies inherit their root's). */
+    readonly run?: { runId: string; cluster: string },
+  ) {
     this.#ts = new Promise<string>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -26,6 +32,7 @@ export class PendingMessageRef implements MessageRef {
   }
 
   posted(ts: string): void {
+    this.postedTs ??= ts;
     this.#resolve(ts);
   }
 

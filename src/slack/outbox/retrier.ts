@@ -73,7 +73,14 @@ export class Retrier {
     let failures = 0;
     for (let attempt = 1; ; attempt++) {
       if (call.beforeAttempt) await call.beforeAttempt();
-      if (signal.aborted) return this.giveUp(call, attempt, started, "outbox closed");
+      if (signal.aborted) {
+        // Closed: whoever closed the outbox keeps what was not sent (see SlackOutbox.shutdown).
+        log.debug(
+          { method: call.method, channel: call.channel, attempt },
+          "outbox closed; not sent",
+        );
+        return false;
+      }
       stats.calls++;
       let error: unknown;
       try {

@@ -19,8 +19,8 @@ export class UploadJob extends Job {
     channel: string,
     deadline: number,
     ctx: JobContext,
-    private readonly thread: string | MessageRef | undefined,
-    private readonly file: UploadFile,
+    readonly thread: string | MessageRef | undefined,
+    readonly file: UploadFile,
   ) {
     super(channel, deadline, ctx);
   }

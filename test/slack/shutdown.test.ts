@@ -1,0 +1,283 @@
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ACTIONS } from "../../src/slack/types.js";
+import type { JournalRecord } from "../../src/state/types.js";
+import { freePort } from "../harness/addresses.js";
+import { waitFor } from "../harness/redis-server.js";
+import type { MachineSpec, TestTopology } from "../harness/topology.js";
+import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
+import {
+  blockActionsBody,
+  clickButton,
+  messageText,
+  postSigned,
+  type RecordedCall,
+  type SlackDouble,
+  slashCommandBody,
+  startSlackDouble,
+} from "../slack-double/index.js";
+import { CHANNEL, SIGNING_SECRET, startBotProcess, USERS } from "./bot-harness.js";
+
+let topology: TestTopology | undefined;
+let double: SlackDouble | undefined;
+const processes: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of processes.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  await double?.close();
+  await topology?.close();
+  double = undefined;
+  topology = undefined;
+});
+
+async function lostMaster(spare: Partial<MachineSpec> = {}) {
+  const lost = await lostMasterTopology(spare);
+  topology = lost.topology;
+  double = await startSlackDouble({
+    channels: [{ id: CHANNEL, name: "incident" }],
+    usergroups: { S0ONCALL: [USERS.bob.id] },
+  });
+  const port = await freePort("127.0.0.1");
+  return { ...lost, double, port, url: `http://127.0.0.1:${port}/slack/events` };
+}
+
+async function botProcess(
+  t: TestTopology,
+  d: SlackDouble,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
+  const child = await startBotProcess({
+    double: d,
+    inventoryPath: t.inventoryPath,
+    port,
+    stateDir: join(t.root, "bot-state"),
+    env,
+  });
+  processes.push(child);
+  return child;
+}
+
+async function terminate(child: ChildProcess): Promise<number | null> {
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const [code] = await exited;
+  return code as number | null;
+}
+
+function command(d: SlackDouble, url: string, text: string) {
+  return postSigned(
+    url,
+    SIGNING_SECRET,
+    slashCommandBody({
+      text,
+      user_id: USERS.alice.id,
+      channel_id: CHANNEL,
+      response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
+    }),
+  );
+}
+
+async function journal(t: TestTopology): Promise<JournalRecord[]> {
+  const text = await readFile(join(t.root, "bot-state", "journal.log"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line.length > 9)
+    .map((line) => JSON.parse(line.slice(9)) as JournalRecord);
+}
+
+const delivered = (call: RecordedCall) =>
+  call.response.status === 200 && (call.response.body as { ok?: boolean }).ok === true;
+
+describe("SIGTERM", () => {
+  it("with Slack reachable and nothing running: the bot exits with code 0 and keeps nothing", async () => {
+    const { topology: t, double: d, port, url } = await lostMaster();
+    const bot = await botProcess(t, d, port);
+    await command(d, url, "failover cache-test --mode replace --dry-run");
+    await d.waitForCall(
+      "chat.postMessage",
+      (call) => !call.args.thread_ts && delivered(call),
+      30_000,
+    );
+
+    expect(await terminate(bot)).toBe(0);
+    expect((await journal(t)).filter((record) => record.type === "outbox-pending")).toEqual([]);
+  });
+
+  it("with Slack answering 500: exits 0 after the flush, and the next start posts the kept plan exactly once", async () => {
+    const { topology: t, double: d, port, url } = await lostMaster();
+    const bot = await botProcess(t, d, port, { SHUTDOWN_FLUSH_SECONDS: "1" });
+    d.failAll("*", { status: 500 });
+    await command(d, url, "failover cache-test --mode replace --dry-run");
+    // The plan is queued: Slack refused it once already, and the outbox will retry.
+    await d.waitForCall("chat.postMessage", () => true, 30_000);
+
+    expect(await terminate(bot)).toBe(0);
+    const kept = (await journal(t)).filter((record) => record.type === "outbox-pending");
+    // The plan message, and the whole plan as a file in its thread (it is too long for Slack).
+    expect(kept).toMatchObject([
+      { channel: CHANNEL, write: { kind: "post", root: true } },
+      { channel: CHANNEL, write: { kind: "upload", thread: { pending: kept[0]?.id } } },
+    ]);
+    const runId = kept[0]?.runId;
+    expect(runId).toMatch(/\S/);
+
+    // Slack is back; a new bot on the same state posts what the first one kept.
+    d.clearFaults();
+    const next = await botProcess(t, d, port);
+    const deliveries = async () =>
+      (await journal(t)).filter((record) => record.type === "outbox-delivered");
+    await waitFor(async () => (await deliveries()).length === kept.length, {
+      what: "the kept writes to be delivered",
+      timeoutMs: 30_000,
+    });
+    expect((await deliveries()).map((record) => [record.id, record.outcome])).toEqual(
+      kept.map((record) => [record.id, "sent"]),
+    );
+    const posts = d
+      .callsTo("chat.postMessage")
+      .filter((call) => delivered(call) && !call.args.thread_ts);
+    expect(posts).toHaveLength(1);
+    const [post] = posts as [RecordedCall];
+    expect(String(post.args.text)).toMatch(/cache-test/);
+    const ts = String((post.response.body as { ts: string }).ts);
+    expect(messageText(d.message(CHANNEL, ts) ?? {})).toMatch(/dry run/i);
+    expect(d.files.map((file) => [file.filename, file.thread_ts])).toEqual([
+      [`failover-${runId}-plan.txt`, ts],
+    ]);
+    // The run now knows its message, as if it had been posted the first time.
+    expect(
+      (await journal(t)).filter((record) => record.type === "posted" && record.runId === runId),
+    ).toMatchObject([{ channel: CHANNEL, ts }]);
+
+    // Once only: another restart sends nothing more.
+    expect(await terminate(next)).toBe(0);
+    const again = await botProcess(t, d, port);
+    expect(await terminate(again)).toBe(0);
+    expect(
+      d.callsTo("chat.postMessage").filter((call) => delivered(call) && !call.args.thread_ts),
+    ).toHaveLength(1);
+    expect(d.files).toHaveLength(1);
+  });
+
+  it("during a run: new requests are refused, the step in progress finishes, no further step runs, and the next start offers Resume", {
+    timeout: 150_000,
+  }, async () => {
+    // The spare's start step waits for this file: the test decides when the step ends.
+    const gateDir = await mkdtemp(join(tmpdir(), "rfb-shutdown-gate-"));
+    const gate = join(gateDir, "go");
+    const {
+      topology: t,
+      double: d,
+      port,
+      url,
+      m,
+      keys,
+    } = await lostMaster({
+      start: `while [ ! -e ${gate} ]; do sleep 0.1; done; redis-server {config}`,
+    });
+    const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "0" });
+    await command(d, url, "failover cache-test --mode replace");
+    const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
+    const ts = String((root.response.body as { ts: string }).ts);
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      blockActionsBody(
+        clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
+      ),
+    );
+    const startStep = async () =>
+      (await journal(t)).find(
+        (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
+      ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
+    await waitFor(async () => (await startStep()) !== undefined, {
+      what: "the start step to begin",
+      timeoutMs: 30_000,
+    });
+    const step = (await startStep())?.index as number;
+
+    // SIGTERM while the step is held: the bot drains and waits for the step.
+    const exited = once(bot, "exit");
+    bot.kill("SIGTERM");
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
+        503,
+      { what: "/readyz to report the drain", timeoutMs: 30_000 },
+    );
+    const refused = await command(d, url, "status cache-test");
+    expect(JSON.parse(refused.body).text).toMatch(/The bot is restarting; nothing was done/);
+    await writeFile(gate, "");
+    const [code] = await exited;
+    await rm(gateDir, { recursive: true, force: true });
+    expect(code).toBe(0);
+    // The thread says why the run stopped.
+    expect(
+      d
+        .callsTo("chat.postMessage")
+        .some(
+          (call) =>
+            call.args.thread_ts === ts &&
+            /stopped for a restart/.test(String(call.args.text)) &&
+            delivered(call),
+        ),
+    ).toBe(true);
+    const records = await journal(t);
+    expect(
+      records
+        .filter((record) => record.type === "step-finished" && record.index === step)
+        .map((record) => (record as { status: string }).status),
+    ).toEqual(["ok"]);
+    expect(
+      records.some((record) => record.type === "step-started" && record.index === step + 1),
+    ).toBe(false);
+    expect(records.some((record) => record.type === "run-finished")).toBe(false);
+    // The step did its work: Redis runs on the spare, and nothing else changed yet.
+    expect((await info(m["machine-c"]!)).role).toBe("master");
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
+
+    await botProcess(t, d, port);
+    const offer = await d.waitForCall(
+      "chat.postMessage",
+      (call) => JSON.stringify(call.args).includes("This run was interrupted"),
+      30_000,
+    );
+    expect(offer.args.thread_ts).toBe(ts);
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Interrupted/);
+    const offerTs = String((offer.response.body as { ts: string }).ts);
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      blockActionsBody(
+        clickButton(d, {
+          channel: CHANNEL,
+          ts: offerTs,
+          actionId: ACTIONS.resume,
+          user: USERS.bob,
+        }),
+      ),
+    );
+    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the resumed run",
+      timeoutMs: 60_000,
+    });
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    // Resumed after the step that finished; every server's role, and no key lost.
+    const attempts = (await journal(t))
+      .filter((record) => record.type === "run-started")
+      .map((record) => [record.attempt, record.fromStep]);
+    expect(attempts).toEqual([
+      [1, 1],
+      [2, step + 1],
+    ]);
+    expect((await info(m["machine-a"]!).catch(() => ({ role: "down" }))).role).toBe("down");
+    expect((await info(m["machine-c"]!)).role).toBe("master");
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
+    expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect(await dbsize(m["machine-b"]!)).toBe(keys);
+  });
+});
