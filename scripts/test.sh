@@ -9,7 +9,8 @@ types_log=$(mktemp)
 node_modules/.bin/tsc --noEmit -p . >"$types_log" 2>&1 &
 types_pid=$!
 # An interrupted run leaves no type-check behind.
-trap 'kill $(jobs -p) 2>/dev/null; rm -f "$types_log"' EXIT
+# (set -e applies inside the trap too: nothing in it may fail, or it would replace the exit code.)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$types_log"' EXIT
 tests=0
 node_modules/.bin/vitest run "$@" || tests=$?
 types=0
