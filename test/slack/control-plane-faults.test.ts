@@ -63,12 +63,19 @@ async function runFrozenAtStep2() {
   await slash(bot.url, setup.double, "failover cache-test --mode promote");
   const ts = await rootOfNewPlan(setup.double);
   let frozen = false;
+  const probe = new Redis({ host: setup.controlPlane.host, port: setup.controlPlane.port });
+  probe.on("error", () => {});
   stops.push(
     watchJournal(setup.controlPlane, (record) => {
       if (record.type === "step-started" && record.index === 2) {
-        // At once, from the reader's callback: the step is in progress now.
-        process.kill(setup.controlPlane.pid, "SIGSTOP");
-        frozen = true;
+        // The step is in progress now. One round trip first: Redis answers it only after it
+        // has written every reply of its previous event-loop turn, the bot's XADD among them,
+        // so the bot has its step-started acknowledged and really runs the step.
+        void probe.ping().then(() => {
+          process.kill(setup.controlPlane.pid, "SIGSTOP");
+          frozen = true;
+          probe.disconnect();
+        });
         return true;
       }
       return false;
