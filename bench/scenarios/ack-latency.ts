@@ -36,7 +36,7 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
   });
-  const port = await freePort("127.0.0.1");
+  const port = await freePort("0.0.0.0");
   const url = `http://127.0.0.1:${port}/slack/events`;
   const bot = spawn(process.execPath, ["dist/slack/main.js"], {
     env: {

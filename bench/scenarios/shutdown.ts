@@ -112,7 +112,7 @@ async function scenario(
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
   });
-  const port = await freePort("127.0.0.1");
+  const port = await freePort("0.0.0.0");
   const child = spawn(process.execPath, ["dist/slack/main.js"], {
     env: {
       PATH: process.env.PATH,

@@ -76,7 +76,8 @@ export async function botProcess(options: {
   stateDir: string;
   env?: Record<string, string>;
 }): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const port = await freePort("127.0.0.1");
+  // The bot listens on every address: the port must be free on all of them, not just one.
+  const port = await freePort("0.0.0.0");
   const child = await startBotProcess({ ...options, port });
   let log = "";
   child.stderr?.on("data", (chunk) => {

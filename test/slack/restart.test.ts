@@ -101,7 +101,7 @@ describe("restarts", () => {
       m,
       keys,
     } = await lostMaster({ start: "sleep 6; redis-server {config}" });
-    const port = await freePort("127.0.0.1");
+    const port = await freePort("0.0.0.0"); // the bot listens on every address
     const url = `http://127.0.0.1:${port}/slack/events`;
     const bot = await botProcess(t, d, port);
     await postSigned(

@@ -40,7 +40,8 @@ async function lostMaster(spare: Partial<MachineSpec> = {}) {
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
   });
-  const port = await freePort("127.0.0.1");
+  // The bot listens on every address: the port must be free on all of them, not just one.
+  const port = await freePort("0.0.0.0");
   return { ...lost, double, port, url: `http://127.0.0.1:${port}/slack/events` };
 }
 

@@ -141,7 +141,7 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
       children.push(child);
       return child;
     };
-    const [portOne, portTwo] = [await freePort("127.0.0.1"), await freePort("127.0.0.1")];
+    const [portOne, portTwo] = [await freePort("0.0.0.0"), await freePort("0.0.0.0")];
     const one = await start(portOne, "one");
     await start(portTwo, "two");
     const urlOne = `http://127.0.0.1:${portOne}/slack/events`;
