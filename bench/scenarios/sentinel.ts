@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Redis } from "ioredis";
-import { freePort } from "../../test/harness/addresses.js";
 import { waitFor } from "../../test/harness/redis-server.js";
+import { startSentinel as startHarnessSentinel } from "../../test/harness/sentinel.js";
 import type { Machine } from "../../test/harness/topology.js";
 import { client } from "./topology.js";
 
@@ -57,7 +54,8 @@ const describeViews = (views: ReplicaView[]) =>
 
 /**
  * Debian's redis-sentinel watching `master` as "mymaster"; automatic failover effectively off.
- * Resolves once Sentinel knows `replicas` replicas well enough to promote one.
+ * Resolves once Sentinel knows `replicas` replicas well enough to promote one (stricter than the
+ * harness's readiness: SENTINEL FAILOVER refuses replicas it has not fully assessed).
  */
 export async function startSentinel(
   dir: string,
@@ -66,30 +64,15 @@ export async function startSentinel(
   replicas: number,
   options: { downAfterMs?: number } = {},
 ): Promise<Sentinel> {
-  await mkdir(dir, { recursive: true });
-  const port = await freePort(host);
-  const config = join(dir, "sentinel.conf");
-  await writeFile(
-    config,
-    [
-      `bind ${host}`,
-      `port ${port}`,
-      `dir ${dir}`,
-      `logfile ${join(dir, "sentinel.log")}`,
-      `sentinel monitor mymaster ${master.ip} ${master.port} 1`,
-      // Unless asked (the hung-master race), only a forced SENTINEL FAILOVER happens.
-      `sentinel down-after-milliseconds mymaster ${options.downAfterMs ?? 600_000}`,
-      "sentinel failover-timeout mymaster 60000",
-      "",
-    ].join("\n"),
-  );
-  const child: ChildProcess = spawn("redis-sentinel", [config], { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("error", () => undefined); // reported by the readiness wait timing out
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  };
+  // The harness starts it and waits until it lists the replicas and says hello on the master.
+  const started = await startHarnessSentinel({
+    dir,
+    host,
+    master,
+    replicas,
+    ...(options.downAfterMs !== undefined ? { downAfterMs: options.downAfterMs } : {}),
+  });
+  const { port, stop } = started;
   const redis = client({ ip: host, port });
   let last: ReplicaView[] = [];
   try {
