@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian/Ubuntu machine, only when missing:
 #   ensure-deps.sh demo   -> redis-server, node_modules
-#   ensure-deps.sh test   -> redis-server, openssh-server, node_modules
+#   ensure-deps.sh test   -> redis-server, redis-sentinel, openssh-server, node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(redis-server)
-[[ "${1:-demo}" == "test" ]] && want+=(openssh-server)
-declare -A binary=([redis-server]=redis-server [openssh-server]=sshd)
+[[ "${1:-demo}" == "test" ]] && want+=(redis-sentinel openssh-server)
+declare -A binary=([redis-server]=redis-server [redis-sentinel]=redis-sentinel [openssh-server]=sshd)
 
 missing=()
 for package in "${want[@]}"; do
