@@ -8,6 +8,7 @@ import { allocateAddressBlock } from "../harness/addresses.js";
 import { descendants, isAlive } from "../harness/proc-tree.js";
 import { startSshd, stopAllSshd } from "../harness/sshd.js";
 import { makeTempRoot, type TempRoot } from "../harness/temp.js";
+import { waitFor } from "./wait-for.js";
 
 const execFileAsync = promisify(execFile);
 const block = allocateAddressBlock();
@@ -53,8 +54,11 @@ describe("the sshd test harness", () => {
         sh`setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo started`,
       );
       expect(daemon.stdout).toBe("started\n");
-      const tree = descendants(sshd.pid);
-      expect(tree.some((p) => p.comm === "sleep")).toBe(true);
+      // "started" can come back before the backgrounded setsid has exec'd sleep.
+      const tree = await waitFor("the daemon's sleep under sshd", () => {
+        const now = descendants(sshd.pid);
+        return now.some((p) => p.comm === "sleep") ? now : undefined;
+      });
       expect(tree.some((p) => p.comm === "sshd")).toBe(true); // the open connection
       await sshd.stop();
       expect([sshd.pid, ...tree.map((p) => p.pid)].filter(isAlive)).toEqual([]);
