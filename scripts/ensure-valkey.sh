@@ -32,7 +32,7 @@ mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$wor
 echo "deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-backports main" >"$work/sources.list"
 apt=(apt-get -qq
   -o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=-
-  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
+  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Update::Error-Mode=any)
 # The _apt sandbox user cannot write into a private temp dir.
 [[ $(id -u) -eq 0 ]] && apt+=(-o APT::Sandbox::User=root)
 log="$work/apt.log"
