@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -134,7 +135,10 @@ describe.each(flavours)("$name", (flavour) => {
     expect(run.stdout).toMatch(/^SUCCESS: cache-test failed over \(replace\)/m);
     // The spare was started by its inventory start: command, the flavour's server program.
     expect((await info(c!, "server")).executable).toMatch(new RegExp(`/${flavour.server}$`));
+    expect(server(a!).isRunning()).toBe(false);
     expect(await roles([b!, c!])).toEqual([replicaOf(b!, c!), "machine-c master"]);
+    // The snapshot is installed under its own name; no partial copy is left behind.
+    expect((await readdir(c!.dir)).filter((file) => /^dump\.rdb/.test(file))).toEqual(["dump.rdb"]);
     expect(await dbsize(c!)).toBe(keys);
     expect(await dbsize(b!)).toBe(keys);
     expect(await replace.configRedis.client().get(replace.discoveryKey)).toBe(
@@ -161,6 +165,7 @@ describe.each(flavours)("$name", (flavour) => {
     expect(run.stdout).toMatch(
       /^SUCCESS: cache-test failed over \(promote\) .*new master machine-b/m,
     );
+    expect(server(a!).isRunning()).toBe(false);
     expect(await roles([b!, d!])).toEqual(["machine-b master", replicaOf(d!, b!)]);
     await waitForReplicaSync(server(b!), server(d!));
     expect(await dbsize(b!)).toBe(keys);
