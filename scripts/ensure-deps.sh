@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian/Ubuntu machine, only when missing:
 #   ensure-deps.sh demo   -> redis-server, node_modules
-#   ensure-deps.sh test   -> redis-server, redis-sentinel, openssh-server, node_modules
+#   ensure-deps.sh test   -> redis-server, redis-sentinel, openssh-server, node_modules, and Valkey
+#                            in .cache/valkey/ (scripts/ensure-valkey.sh; its tests are skipped without it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,8 @@ if ((${#missing[@]})); then
   # Debian starts the packaged services; the demo and tests run their own instances instead.
   "${sudo[@]}" service redis-server stop >/dev/null 2>&1 || true
 fi
+
+[[ "${1:-demo}" == "test" ]] && bash scripts/ensure-valkey.sh
 
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "Installing npm dependencies (npm ci)..." >&2

@@ -31,7 +31,9 @@ async function initReapsZombies(timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const zombie = (pid: number) => {
     const [state, ppid] = stat(pid);
-    return state === "Z" && ppid === "1" && ["redis-server", "sshd"].includes(comm(pid));
+    return (
+      state === "Z" && ppid === "1" && ["redis-server", "valkey-server", "sshd"].includes(comm(pid))
+    );
   };
   while (listPids().some(zombie) && Date.now() < deadline) await sleep(100);
 }
@@ -47,8 +49,9 @@ export async function sweep(isLeftoverRun: (run: number) => boolean): Promise<st
   const leftovers = listPids().filter((pid) => {
     if (spared.has(pid) || !isRunning(pid)) return false;
     if (isLeftover(commandLine(pid))) return true;
-    // A redis-server whose process title lost its config path still runs in its data dir.
-    return comm(pid).startsWith("redis") && isLeftover(workingDir(pid));
+    // A redis-server (or valkey-server) whose process title lost its config path still runs in
+    // its data dir.
+    return /^(redis|valkey)/.test(comm(pid)) && isLeftover(workingDir(pid));
   });
   const killed = leftovers.map(
     (pid) => `${pid} ${commandLine(pid) || comm(pid)} (cwd ${workingDir(pid)})`,

@@ -5,6 +5,7 @@ import { errorMessage, FailoverError } from "../errors.js";
 import { remote } from "../plan/commands.js";
 import type { ShellCommand } from "../remote/shell.js";
 import type { ExitStatus, RemoteHost } from "../remote/types.js";
+import type { CheckRdbTool } from "../topology/types.js";
 
 /**
  * The copy in one pass over the bytes and one remote command per host: the source reads the
@@ -21,7 +22,13 @@ export interface CopyEnd {
 
 export interface VerifiedCopyRequest {
   from: CopyEnd & { path: string };
-  to: CopyEnd & { partial: string; target: string; aside: string; checkRdb: boolean };
+  to: CopyEnd & {
+    partial: string;
+    target: string;
+    aside: string;
+    /** The RDB checker the target runs on the bytes, or false for sizes and hashes only. */
+    checkRdb: CheckRdbTool | false;
+  };
   timeoutMs: number;
   onProgress?: (line: string) => void;
   progressIntervalMs?: number;
@@ -162,6 +169,7 @@ export async function verifiedCopy(request: VerifiedCopyRequest): Promise<Verifi
       tee: writerOut.field("tee"),
       check: to.checkRdb ? writerOut.field("check") : "0",
       names: { from: from.name, to: to.name },
+      checker: to.checkRdb || "redis-check-rdb",
       checkDetail: lastLine(writerErr.text),
     });
     writer.stdin.end(problem ? "abort\n" : "install\n");
@@ -236,6 +244,8 @@ interface Facts {
   tee: string | undefined;
   check: string | undefined;
   names: { from: string; to: string };
+  /** The RDB checker named when check is not 0. */
+  checker: CheckRdbTool;
   checkDetail: string;
 }
 
@@ -251,7 +261,7 @@ function verdict(f: Facts): string | undefined {
     return `the copy is corrupt: SHA-256 on ${from} ${f.sourceHash}, in flight ${f.flight}, on ${to} ${f.targetHash ?? "(none)"}`;
   }
   if (f.check !== "0") {
-    return `redis-check-rdb on ${to} rejected the copy (exit ${f.check ?? "nothing"}): ${f.checkDetail}`;
+    return `${f.checker} on ${to} rejected the copy (exit ${f.check ?? "nothing"}): ${f.checkDetail}`;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { redisCommandText } from "../redis/command-text.js";
 import type { RedisArg } from "../redis/node.js";
 import { inventoryCommand, type ShellCommand, sh } from "../remote/shell.js";
+import type { CheckRdbTool } from "../topology/types.js";
 
 /**
  * The remote shell commands and Redis commands each step runs. Steps execute exactly these,
@@ -41,16 +42,21 @@ export const remote = {
   /**
    * The copy's target side, one command for the whole copy. Its stdin carries "<size>\n", then
    * exactly that many bytes, then the bot's verdict line. The bytes go to \`partial\` while
-   * sha256sum (and redis-check-rdb, when \`checkRdb\`) read them on the way, so nothing reads the
-   * file back. It reports "tee", "check" and "size" lines and the hash on stdout, then waits
-   * for the verdict: "install" gives the copy its real name (keeping an existing file aside),
-   * anything else (or the bot gone) removes the partial file.
+   * sha256sum (and the \`checkRdb\` tool, redis-check-rdb or valkey-check-rdb) read them on
+   * the way, so nothing reads the file back. It reports "tee", "check" and "size" lines and
+   * the hash on stdout, then waits for the verdict: "install" gives the copy its real name
+   * (keeping an existing file aside), anything else (or the bot gone) removes the partial file.
    */
-  receiveVerified(partial: string, target: string, aside: string, checkRdb: boolean): ShellCommand {
+  receiveVerified(
+    partial: string,
+    target: string,
+    aside: string,
+    checkRdb: CheckRdbTool | false,
+  ): ShellCommand {
     const tee = checkRdb ? sh`tee -- ${partial} /dev/fd/4` : sh`tee -- ${partial}`;
     const write = `{ head -c "$size" | ${tee}; echo "tee $?" >&3; } | sha256sum >&3`;
     const stream = checkRdb
-      ? `{ { ${write}; } 4>&1 | { redis-check-rdb /dev/stdin >&2; echo "check $?" >&3; cat > /dev/null; }; } 3>&1`
+      ? `{ { ${write}; } 4>&1 | { ${checkRdb} /dev/stdin >&2; echo "check $?" >&3; cat > /dev/null; }; } 3>&1`
       : `{ ${write}; } 3>&1`;
     return [
       `IFS= read -r size || exit 1`,

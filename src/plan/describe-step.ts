@@ -1,3 +1,4 @@
+import { checkRdbToolOf } from "./check-rdb.js";
 import {
   asidePath,
   discoveryValue,
@@ -47,6 +48,7 @@ export function describeStep(spec: StepSpec, runId: string): Description {
       };
     case "copy-rdb": {
       const partial = partialPath(spec.targetPath, runId);
+      const checker = checkRdbToolOf(spec);
       return {
         title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
         host: spec.to.name,
@@ -58,9 +60,9 @@ export function describeStep(spec: StepSpec, runId: string): Description {
               partial,
               spec.targetPath,
               asidePath(spec.targetPath, runId),
-              spec.checkRdb,
+              checker ?? false,
             ),
-          )}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${spec.checkRdb ? " and redis-check-rdb passed" : ""})`,
+          )}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${checker ? ` and ${checker} passed` : ""})`,
         ],
         risk: `${spec.from.name} only reads; an existing ${spec.targetPath} on ${spec.to.name} is kept as ${asidePath(spec.targetPath, runId)}.`,
       };

@@ -7,8 +7,9 @@ import {
   type MasterView,
   sentinelWatched,
 } from "../topology/assess.js";
-import type { HostFacts, NodeState, Topology } from "../topology/types.js";
+import type { CheckRdbTool, HostFacts, NodeState, Topology } from "../topology/types.js";
 import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
+import { chooseCheckRdb } from "./check-rdb.js";
 import { describeStep } from "./describe-step.js";
 import { redisCli } from "./redis-cli.js";
 import type {
@@ -230,7 +231,7 @@ class PlanContext {
         to: spareRef,
         sourcePath,
         targetPath,
-        checkRdb: spareFacts.tools.redisCheckRdb,
+        ...checkRdbFields(chooseCheckRdb(spareFacts.tools, source)),
       },
     ];
     const aofOn = spareFacts.configAppendonly === true;
@@ -692,4 +693,12 @@ export function redactUrl(url: string): string {
     // Unparseable (a raw "/" in the password): hide everything up to the last "@".
     return url.replace(/^([a-z]+:\/\/)[\s\S]*@/i, "$1[redacted]@");
   }
+}
+
+/** A copy step's checker fields: checkRdbTool only when it is not the default redis-check-rdb. */
+function checkRdbFields(
+  tool: CheckRdbTool | undefined,
+): Pick<Extract<StepSpec, { kind: "copy-rdb" }>, "checkRdb" | "checkRdbTool"> {
+  if (!tool) return { checkRdb: false };
+  return tool === "redis-check-rdb" ? { checkRdb: true } : { checkRdb: true, checkRdbTool: tool };
 }

@@ -1,5 +1,5 @@
 import type { Assessment } from "../topology/assess.js";
-import type { HostFacts, Topology } from "../topology/types.js";
+import type { CheckRdbTool, HostFacts, Topology } from "../topology/types.js";
 
 export const MODES = ["replace", "promote", "switchover"] as const;
 export type Mode = (typeof MODES)[number];
@@ -41,6 +41,8 @@ export type StepSpec =
       sourcePath: string;
       targetPath: string;
       checkRdb: boolean;
+      /** Which checker runs when checkRdb is set; absent (plans made before Valkey): redis-check-rdb. */
+      checkRdbTool?: CheckRdbTool;
     }
   | {
       kind: "prepare-spare";

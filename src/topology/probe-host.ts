@@ -18,7 +18,7 @@ export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<H
     name: host.name,
     reachable: false,
     aofFiles: [],
-    tools: { sha256sum: false, redisCheckRdb: false },
+    tools: { sha256sum: false, redisCheckRdb: false, valkeyCheckRdb: false },
   };
   try {
     // Both at once when the inventory gives the data directory; a second look only when
@@ -95,7 +95,7 @@ function probeScript(
   rdb: string | undefined,
   aofCandidates: string[],
 ): ShellCommand {
-  const tools = sh`for t in sha256sum redis-check-rdb; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done`;
+  const tools = sh`for t in sha256sum redis-check-rdb valkey-check-rdb; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done`;
   if (!dir || !rdb) return tools;
   const [aofDir = "", aofFile = ""] = aofCandidates;
   return sequence(
@@ -114,6 +114,7 @@ export function applyProbeOutput(facts: HostFacts, stdout: string): void {
     const value = line.slice(eq + 1).trim();
     if (key === "tool" && value === "sha256sum") facts.tools.sha256sum = true;
     if (key === "tool" && value === "redis-check-rdb") facts.tools.redisCheckRdb = true;
+    if (key === "tool" && value === "valkey-check-rdb") facts.tools.valkeyCheckRdb = true;
     if (key === "dir") facts.dirExists = true;
     if (key === "rdb") {
       facts.rdbExists = true;

@@ -96,5 +96,8 @@ export interface HostFacts {
   aofFiles: string[];
   /** `appendonly` as written in the host's redis.conf, when the inventory names it. */
   configAppendonly?: boolean;
-  tools: { sha256sum: boolean; redisCheckRdb: boolean };
+  tools: { sha256sum: boolean; redisCheckRdb: boolean; valkeyCheckRdb?: boolean };
 }
+
+/** The RDB structure checkers the bot knows: Redis's, and Valkey's (its packages ship no redis-check-rdb). */
+export type CheckRdbTool = "redis-check-rdb" | "valkey-check-rdb";

@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis, type RedisOptions } from "ioredis";
@@ -18,6 +18,7 @@ import {
   unregisterProcess,
 } from "./processes.js";
 
+/** Debian's Redis, on PATH; a Valkey server binary may be given instead (see flavours.ts). */
 const REDIS_SERVER = "redis-server";
 
 export interface RedisEndpoint {
@@ -48,6 +49,8 @@ export interface RedisConfigOptions {
   save?: string;
   /** Additional directives, each value written verbatim (so multi-argument values work). */
   extra?: Record<string, string>;
+  /** The server program the config is for (its version decides some directives); default redis-server. */
+  serverBinary?: string;
 }
 
 export interface StartRedisOptions extends Omit<RedisConfigOptions, "daemonize"> {
@@ -85,15 +88,20 @@ export function redisFiles(dir: string): { configFile: string; pidFile: string; 
   };
 }
 
-let versionPromise: Promise<number[]> | undefined;
+const versions = new Map<string, Promise<number[]>>();
 
-function redisVersion(): Promise<number[]> {
-  versionPromise ??= promisify(execFile)(REDIS_SERVER, ["--version"]).then(({ stdout }) => {
-    const match = /v=(\d+)\.(\d+)\.(\d+)/.exec(stdout);
-    if (!match) throw new Error(`cannot parse redis-server --version: ${stdout}`);
-    return match.slice(1).map(Number);
-  });
-  return versionPromise;
+/** [major, minor, patch] as `<binary> --version` prints it ("Redis server v=7.0.15 ...", "Valkey server v=8.0.1 ..."). */
+export function serverVersion(binary = REDIS_SERVER): Promise<number[]> {
+  let version = versions.get(binary);
+  if (!version) {
+    version = promisify(execFile)(binary, ["--version"]).then(({ stdout }) => {
+      const match = /v=(\d+)\.(\d+)\.(\d+)/.exec(stdout);
+      if (!match) throw new Error(`cannot parse ${binary} --version: ${stdout}`);
+      return match.slice(1).map(Number);
+    });
+    versions.set(binary, version);
+  }
+  return version;
 }
 
 /** A config argument, double-quoted (with Redis's escapes) unless it is a plain word. */
@@ -114,7 +122,7 @@ const yesNo = (value: boolean | undefined) => (value ? "yes" : "no");
 export async function writeRedisConfig(options: RedisConfigOptions): Promise<string> {
   const dir = resolve(options.dir);
   const { configFile, pidFile, logFile } = redisFiles(dir);
-  const [major = 0] = await redisVersion();
+  const [major = 0] = await serverVersion(options.serverBinary);
   await mkdir(dir, { recursive: true });
   const lines = [
     `# redis-failover-bot test server ${JSON.stringify(options.name)}`,
@@ -159,7 +167,8 @@ export async function startRedis(options: StartRedisOptions): Promise<RedisServe
   const { timeoutMs = 20_000, ...configOptions } = options;
   const configFile = await writeRedisConfig({ ...configOptions, daemonize: false });
   const { pidFile, logFile } = redisFiles(options.dir);
-  const child = spawn(REDIS_SERVER, [configFile], { stdio: ["ignore", "pipe", "pipe"] });
+  const binary = options.serverBinary ?? REDIS_SERVER;
+  const child = spawn(binary, [configFile], { stdio: ["ignore", "pipe", "pipe"] });
   // Errors from before the logfile is opened (a bad config) only reach stdout/stderr.
   let output = "";
   const collect = (chunk: Buffer) => {
@@ -171,7 +180,7 @@ export async function startRedis(options: StartRedisOptions): Promise<RedisServe
   const running = () => child.exitCode === null && child.signalCode === null;
   await once(child, "spawn");
   const pid = child.pid ?? 0;
-  const description = `redis-server ${options.name} at ${options.host}:${options.port}`;
+  const description = `${basename(binary)} ${options.name} at ${options.host}:${options.port}`;
   registerProcess(pid, description);
   void exited.then(() => unregisterProcess(pid));
 
@@ -182,7 +191,7 @@ export async function startRedis(options: StartRedisOptions): Promise<RedisServe
   };
   const died = new AbortController();
   child.once("exit", (code, signal) =>
-    died.abort(new Error(`redis-server exited (${signal ?? `code ${code}`})`)),
+    died.abort(new Error(`${basename(binary)} exited (${signal ?? `code ${code}`})`)),
   );
   try {
     await waitFor(() => isReady(endpoint, pid), {

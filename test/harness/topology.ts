@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import type { FailoverEngine } from "../../src/engine/engine.js";
 import { allocateAddressBlock, freePort } from "./addresses.js";
+import { REDIS, type ServerFlavour, sessionPath } from "./flavours.js";
 import {
   type RedisServer,
   redisFiles,
@@ -28,7 +29,7 @@ export interface MachineSpec {
   noSsh?: boolean;
   /** Leave `config:` out of the inventory (the bot cannot read redis.conf). */
   hideConfig?: boolean;
-  /** Inventory `start:` override (default: redis-server <its redis.conf>). */
+  /** Inventory `start:` override (default: the flavour's server program <its redis.conf>). */
   start?: string;
   replicaPriority?: number;
 }
@@ -48,6 +49,8 @@ export interface Machine {
 
 export interface TestTopology {
   root: string;
+  /** What the machines run (the config Redis holding the discovery key is always Redis). */
+  flavour: ServerFlavour;
   inventoryPath: string;
   knownHostsPath: string;
   machines: Record<string, Machine>;
@@ -64,13 +67,17 @@ export interface TestTopology {
 /**
  * Real machines on loopback: each has its own 127.A.B.x address, its own redis-server and its
  * own OpenSSH sshd (one shared bot key, host keys in a known_hosts file), plus a config Redis
- * holding the discovery key. The inventory is written exactly as an operator would.
+ * holding the discovery key. The inventory is written exactly as an operator would. With a
+ * `flavour` (Valkey), the machines run its server and their SSH sessions find its programs
+ * (valkey-server, valkey-check-rdb) first on PATH, as on a host with its packages installed.
  */
 export async function buildTopology(
   specs: MachineSpec[],
-  options: { cluster?: string } = {},
+  options: { cluster?: string; flavour?: ServerFlavour } = {},
 ): Promise<TestTopology> {
   const cluster = options.cluster ?? "cache-test";
+  const flavour = options.flavour ?? REDIS;
+  const path = sessionPath(flavour);
   const temp: TempRoot = await makeTempRoot(`topology-${cluster}`);
   const block = allocateAddressBlock();
   const machines: Record<string, Machine> = {};
@@ -114,7 +121,7 @@ export async function buildTopology(
     const startServer = async (spec: MachineSpec) => {
       const machine = machines[spec.name] as Machine;
       const options = redisOptions(machine, spec.role === "replica" ? masterMachine : undefined);
-      machine.server = await startRedis(options);
+      machine.server = await startRedis({ ...options, serverBinary: flavour.serverPath });
       return machine.server;
     };
     const configStart = startRedis({
@@ -131,7 +138,9 @@ export async function buildTopology(
           host: machine.ip,
           dir: join(temp.path, `${spec.name}-sshd`),
           ...(userKey ? { userKey } : {}),
-          ...(spec.sshEnv ? { env: spec.sshEnv } : {}),
+          ...(path || spec.sshEnv
+            ? { env: { ...(path ? { PATH: path } : {}), ...spec.sshEnv } }
+            : {}),
         });
         return machine.sshd;
       }),
@@ -140,7 +149,11 @@ export async function buildTopology(
         .filter((spec) => spec.role === "spare")
         .map(async (spec) => {
           const machine = machines[spec.name] as Machine;
-          await writeRedisConfig({ ...redisOptions(machine, undefined), daemonize: true });
+          await writeRedisConfig({
+            ...redisOptions(machine, undefined),
+            daemonize: true,
+            serverBinary: flavour.serverPath,
+          });
           return { stop: async () => {} };
         }),
     ]);
@@ -178,7 +191,10 @@ export async function buildTopology(
               failoverMs: 5_000,
             },
             hosts: Object.fromEntries(
-              Object.values(machines).map((machine) => [machine.name, inventoryHost(machine)]),
+              Object.values(machines).map((machine) => [
+                machine.name,
+                inventoryHost(machine, flavour),
+              ]),
             ),
           },
         },
@@ -187,13 +203,17 @@ export async function buildTopology(
 
     const startRedisOn = async (name: string) => {
       const machine = machines[name] as Machine;
-      machine.server = await startRedis(redisOptions(machine, undefined));
+      machine.server = await startRedis({
+        ...redisOptions(machine, undefined),
+        serverBinary: flavour.serverPath,
+      });
       started.push(machine.server);
       return machine.server;
     };
 
     return {
       root: temp.path,
+      flavour,
       inventoryPath,
       knownHostsPath,
       machines,
@@ -244,14 +264,14 @@ function redisOptions(machine: Machine, master: Machine | undefined) {
   };
 }
 
-function inventoryHost(machine: Machine) {
+function inventoryHost(machine: Machine, flavour: ServerFlavour) {
   return {
     redis: { host: machine.ip, port: machine.port },
     ...(machine.sshd ? { ssh: { host: machine.ip, port: machine.sshd.port } } : {}),
     dir: machine.dir,
     dbfilename: "dump.rdb",
     // "{config}" in a custom start command stands for this machine's redis.conf.
-    start: (machine.spec.start ?? "redis-server {config}").replaceAll(
+    start: (machine.spec.start ?? `${flavour.server} {config}`).replaceAll(
       "{config}",
       machine.configFile,
     ),

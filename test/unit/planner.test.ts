@@ -386,6 +386,30 @@ describe("replace", () => {
     );
   });
 
+  it("checks a Valkey replica's snapshot with valkey-check-rdb, the checker Valkey's packages ship", () => {
+    const valkey = {
+      ...base,
+      topology: topology([
+        down(a),
+        replica(b, a, { offset: 777, link: "down", downSince: 12, server: "Valkey 8.0.1" }),
+        down(c),
+      ]),
+    };
+    const both = { sha256sum: true, redisCheckRdb: true, valkeyCheckRdb: true };
+    const p = ok(
+      plan({ ...valkey, hostFacts: [facts("machine-b"), facts("machine-c", { tools: both })] }),
+    );
+    expect(p.steps[2]?.spec).toMatchObject({ checkRdb: true, checkRdbTool: "valkey-check-rdb" });
+    expect(p.steps[2]?.commands.join("\n")).toContain("{ valkey-check-rdb /dev/stdin >&2;");
+    expect(p.steps[2]?.commands.join("\n")).toContain("and valkey-check-rdb passed");
+    // A Redis replica's snapshot keeps redis-check-rdb, written as before (no checkRdbTool).
+    const redis = ok(
+      plan({ ...base, hostFacts: [facts("machine-b"), facts("machine-c", { tools: both })] }),
+    );
+    expect(redis.steps[2]?.spec).not.toHaveProperty("checkRdbTool");
+    expect(redis.steps[2]?.commands.join("\n")).toContain("{ redis-check-rdb /dev/stdin >&2;");
+  });
+
   it("turns AOF off for the first start and back on after, when the spare's redis.conf says appendonly yes", () => {
     const withConfig = cluster([a, b, host("machine-c", 13, { config: "/etc/redis/redis.conf" })]);
     const p = ok(

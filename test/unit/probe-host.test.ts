@@ -7,7 +7,7 @@ function blank(): HostFacts {
     name: "machine-c",
     reachable: true,
     aofFiles: [],
-    tools: { sha256sum: false, redisCheckRdb: false },
+    tools: { sha256sum: false, redisCheckRdb: false, valkeyCheckRdb: false },
   };
 }
 
@@ -23,6 +23,7 @@ describe("applyProbeOutput", () => {
       [
         "tool=sha256sum",
         "tool=redis-check-rdb",
+        "tool=valkey-check-rdb",
         "dir=yes",
         "rdb=1048576",
         "aof=/var/lib/redis/appendonlydir",
@@ -32,7 +33,7 @@ describe("applyProbeOutput", () => {
     );
     expect(facts).toEqual({
       ...blank(),
-      tools: { sha256sum: true, redisCheckRdb: true },
+      tools: { sha256sum: true, redisCheckRdb: true, valkeyCheckRdb: true },
       dirExists: true,
       rdbExists: true,
       rdbBytes: 1048576,
@@ -45,10 +46,20 @@ describe("applyProbeOutput", () => {
   });
 
   it("marks only the tools that were reported", () => {
-    expect(apply("tool=sha256sum\n").tools).toEqual({ sha256sum: true, redisCheckRdb: false });
+    expect(apply("tool=sha256sum\n").tools).toEqual({
+      sha256sum: true,
+      redisCheckRdb: false,
+      valkeyCheckRdb: false,
+    });
     expect(apply("tool=redis-check-rdb\n").tools).toEqual({
       sha256sum: false,
       redisCheckRdb: true,
+      valkeyCheckRdb: false,
+    });
+    expect(apply("tool=valkey-check-rdb\n").tools).toEqual({
+      sha256sum: false,
+      redisCheckRdb: false,
+      valkeyCheckRdb: true,
     });
   });
 

@@ -1,3 +1,4 @@
+import { checkRdbToolOf } from "../../plan/check-rdb.js";
 import { asidePath, partialPath, remote, showShell } from "../../plan/commands.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
@@ -7,7 +8,7 @@ type Spec = Extract<StepSpec, { kind: "copy-rdb" }>;
 
 /**
  * Copies the snapshot to the spare under a temporary name, proves it identical (size and
- * SHA-256 on both ends and in flight) and loadable (redis-check-rdb), and only then gives it
+ * SHA-256 on both ends and in flight) and loadable (redis-check-rdb or valkey-check-rdb), and only then gives it
  * its real name: one pass over the bytes and one remote command per host (see verified-copy).
  * A failed copy leaves the spare's existing files as they were.
  */
@@ -46,6 +47,7 @@ function showSide(context: StepContext, host: string, side: SideReport): void {
 }
 
 async function copyVerifyInstall(spec: Spec, partial: string, context: StepContext): Promise<void> {
+  const checker = checkRdbToolOf(spec);
   context.output(
     `Streaming ${spec.from.name} → bot (SHA-256 in flight) → ${spec.to.name}; each side's command and output follow the copy.`,
   );
@@ -59,7 +61,7 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
         partial,
         target: spec.targetPath,
         aside: asidePath(spec.targetPath, context.runId),
-        checkRdb: spec.checkRdb,
+        checkRdb: checker ?? false,
       },
       timeoutMs: context.timeouts.copyMs,
       onProgress: (line) => context.output(line),
@@ -82,11 +84,11 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
     `Copied ${copied.bytes} bytes in ${copied.durationMs} ms (${rate} MiB/s), SHA-256 ${copied.sha256}.`,
   );
   context.output(
-    `SHA-256 matches on ${spec.from.name}, in flight and on ${spec.to.name}; sizes match${spec.checkRdb ? "; redis-check-rdb accepted it" : ""}; installed as ${spec.targetPath}.`,
+    `SHA-256 matches on ${spec.from.name}, in flight and on ${spec.to.name}; sizes match${checker ? `; ${checker} accepted it` : ""}; installed as ${spec.targetPath}.`,
   );
-  if (!spec.checkRdb) {
+  if (!checker) {
     context.warn(
-      `redis-check-rdb is not installed on ${spec.to.name}; the file's structure was not checked (its hash was).`,
+      `neither redis-check-rdb nor valkey-check-rdb is installed on ${spec.to.name}; the file's structure was not checked (its hash was).`,
     );
   }
   context.facts.copy = {
