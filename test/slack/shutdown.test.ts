@@ -1,48 +1,34 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
 import type { JournalRecord } from "../../src/state/types.js";
 import { freePort } from "../harness/addresses.js";
 import { waitFor } from "../harness/redis-server.js";
 import type { MachineSpec, TestTopology } from "../harness/topology.js";
-import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
+import { dbsize, info } from "../integration/helpers.js";
+import { messageText, type RecordedCall, type SlackDouble } from "../slack-double/index.js";
+import { CHANNEL, USERS } from "./bot-harness.js";
 import {
-  blockActionsBody,
-  clickButton,
-  messageText,
-  postSigned,
-  type RecordedCall,
-  type SlackDouble,
-  slashCommandBody,
-  startSlackDouble,
-} from "../slack-double/index.js";
-import { CHANNEL, SIGNING_SECRET, startBotProcess, USERS } from "./bot-harness.js";
+  click,
+  fileJournal,
+  lifecycleScope,
+  resumeOffer,
+  runEnded,
+  slash,
+  terminate,
+} from "./lifecycle-setup.js";
 
-let topology: TestTopology | undefined;
-let double: SlackDouble | undefined;
-const processes: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of processes.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  await double?.close();
-  await topology?.close();
-  double = undefined;
-  topology = undefined;
-});
+const scope = lifecycleScope();
 
 async function lostMaster(spare: Partial<MachineSpec> = {}) {
-  const lost = await lostMasterTopology(spare);
-  topology = lost.topology;
-  double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
+  const lost = await scope.lostMaster(spare);
   // The bot listens on every address: the port must be free on all of them, not just one.
   const port = await freePort("0.0.0.0");
-  return { ...lost, double, port, url: `http://127.0.0.1:${port}/slack/events` };
+  return { ...lost, port, url: `http://127.0.0.1:${port}/slack/events` };
 }
 
 async function botProcess(
@@ -51,44 +37,18 @@ async function botProcess(
   port: number,
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const child = await startBotProcess({
+  const bot = await scope.process({
     double: d,
     inventoryPath: t.inventoryPath,
     port,
     stateDir: join(t.root, "bot-state"),
     env,
   });
-  processes.push(child);
-  return child;
+  return bot.child;
 }
 
-async function terminate(child: ChildProcess): Promise<number | null> {
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const [code] = await exited;
-  return code as number | null;
-}
-
-function command(d: SlackDouble, url: string, text: string) {
-  return postSigned(
-    url,
-    SIGNING_SECRET,
-    slashCommandBody({
-      text,
-      user_id: USERS.alice.id,
-      channel_id: CHANNEL,
-      response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
-    }),
-  );
-}
-
-async function journal(t: TestTopology): Promise<JournalRecord[]> {
-  const text = await readFile(join(t.root, "bot-state", "journal.log"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.length > 9)
-    .map((line) => JSON.parse(line.slice(9)) as JournalRecord);
-}
+const command = (d: SlackDouble, url: string, text: string) => slash(url, d, text);
+const journal = (t: TestTopology) => fileJournal(join(t.root, "bot-state"));
 
 const delivered = (call: RecordedCall) =>
   call.response.status === 200 && (call.response.body as { ok?: boolean }).ok === true;
@@ -187,13 +147,7 @@ describe("SIGTERM", () => {
     await command(d, url, "failover cache-test --mode replace");
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
     const ts = String((root.response.body as { ts: string }).ts);
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
-      ),
-    );
+    await click(url, d, ts, ACTIONS.approve, USERS.bob);
     const startStep = async () =>
       (await journal(t)).find(
         (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
@@ -245,31 +199,10 @@ describe("SIGTERM", () => {
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
 
     await botProcess(t, d, port);
-    const offer = await d.waitForCall(
-      "chat.postMessage",
-      (call) => JSON.stringify(call.args).includes("This run was interrupted"),
-      30_000,
-    );
-    expect(offer.args.thread_ts).toBe(ts);
+    const { offerTs } = await resumeOffer(d, ts);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Interrupted/);
-    const offerTs = String((offer.response.body as { ts: string }).ts);
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, {
-          channel: CHANNEL,
-          ts: offerTs,
-          actionId: ACTIONS.resume,
-          user: USERS.bob,
-        }),
-      ),
-    );
-    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
-      what: "the resumed run",
-      timeoutMs: 60_000,
-    });
-    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    await click(url, d, offerTs, ACTIONS.resume, USERS.bob);
+    expect(await runEnded(d, ts, "the resumed run")).toMatch(/Succeeded/);
     // Resumed after the step that finished; every server's role, and no key lost.
     const attempts = (await journal(t))
       .filter((record) => record.type === "run-started")
