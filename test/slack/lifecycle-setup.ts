@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, expect } from "vitest";
@@ -38,6 +37,8 @@ import {
   startBotProcess,
   USERS,
 } from "./bot-harness.js";
+
+export { fileJournal, redisJournal } from "../harness/journal.js";
 
 /** The Slack double with the incident channel, and Bob in the on-call approver group. */
 export function startIncidentDouble(): Promise<SlackDouble> {
@@ -222,29 +223,6 @@ export function watchJournal(
     stopped = true;
     reader.disconnect();
   };
-}
-
-/** Every record of a file journal (STATE_DIR/journal.log); none while the file is missing. */
-export async function fileJournal(stateDir: string): Promise<JournalRecord[]> {
-  const text = await readFile(join(stateDir, "journal.log"), "utf8").catch(() => "");
-  return (
-    text
-      .split("\n")
-      .filter((line) => line.length > 9)
-      // Each line is a checksum of 8 hex digits, a space, and the record.
-      .map((line) => JSON.parse(line.slice(9)) as JournalRecord)
-  );
-}
-
-/** Every record of the control-plane Redis's journal stream. */
-export async function redisJournal(server: RedisServer): Promise<JournalRecord[]> {
-  const redis = new Redis({ host: server.host, port: server.port });
-  try {
-    const entries = await redis.xrange("rfb:journal", "-", "+");
-    return entries.map(([, fields]) => JSON.parse(fields[1] as string) as JournalRecord);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**
