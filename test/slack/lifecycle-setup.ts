@@ -1,5 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, expect } from "vitest";
@@ -237,6 +239,7 @@ export function lifecycleScope() {
   const bots: RunningBot[] = [];
   const children: ChildProcess[] = [];
   const stops: Array<() => void> = [];
+  const gateDirs: string[] = [];
   afterEach(async () => {
     for (const stop of stops.splice(0)) stop();
     await Promise.all(
@@ -253,6 +256,7 @@ export function lifecycleScope() {
     await double?.close();
     await controlPlane?.stop();
     await topology?.close();
+    for (const dir of gateDirs.splice(0)) await rm(dir, { recursive: true, force: true });
     topology = undefined;
     controlPlane = undefined;
     double = undefined;
@@ -299,6 +303,19 @@ export function lifecycleScope() {
       const index = bots.indexOf(bot);
       if (index >= 0) bots.splice(index, 1);
       await bot.close();
+    },
+    /**
+     * A gate for the spare's start step: `start` (the spare's start command) waits until
+     * `open()`, so the test decides when that step ends.
+     */
+    async gate(): Promise<{ start: string; open: () => Promise<void> }> {
+      const dir = await mkdtemp(join(tmpdir(), "rfb-step-gate-"));
+      gateDirs.push(dir);
+      const file = join(dir, "go");
+      return {
+        start: `while [ ! -e ${file} ]; do sleep 0.1; done; redis-server {config}`,
+        open: () => writeFile(file, ""),
+      };
     },
     /** `watchJournal`, stopped after the test. */
     watch(server: RedisServer, onRecord: Parameters<typeof watchJournal>[1]): void {

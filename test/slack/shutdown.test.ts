@@ -1,7 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
@@ -10,13 +8,21 @@ import { freePort } from "../harness/addresses.js";
 import { waitFor } from "../harness/redis-server.js";
 import type { MachineSpec, TestTopology } from "../harness/topology.js";
 import { dbsize, info } from "../integration/helpers.js";
-import { messageText, type RecordedCall, type SlackDouble } from "../slack-double/index.js";
-import { CHANNEL, USERS } from "./bot-harness.js";
+import {
+  blockActionsBody,
+  clickButton,
+  messageText,
+  postSigned,
+  type RecordedCall,
+  type SlackDouble,
+} from "../slack-double/index.js";
+import { CHANNEL, SIGNING_SECRET, USERS } from "./bot-harness.js";
 import {
   click,
   fileJournal,
   lifecycleScope,
   resumeOffer,
+  rootOfNewPlan,
   runEnded,
   slash,
   terminate,
@@ -130,19 +136,8 @@ describe("SIGTERM", () => {
   it("during a run: new requests are refused, the step in progress finishes, no further step runs, and the next start offers Resume", {
     timeout: 150_000,
   }, async () => {
-    // The spare's start step waits for this file: the test decides when the step ends.
-    const gateDir = await mkdtemp(join(tmpdir(), "rfb-shutdown-gate-"));
-    const gate = join(gateDir, "go");
-    const {
-      topology: t,
-      double: d,
-      port,
-      url,
-      m,
-      keys,
-    } = await lostMaster({
-      start: `while [ ! -e ${gate} ]; do sleep 0.1; done; redis-server {config}`,
-    });
+    const gate = await scope.gate();
+    const { topology: t, double: d, port, url, m, keys } = await lostMaster({ start: gate.start });
     const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "0" });
     await command(d, url, "failover cache-test --mode replace");
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
@@ -169,9 +164,8 @@ describe("SIGTERM", () => {
     );
     const refused = await command(d, url, "status cache-test");
     expect(JSON.parse(refused.body).text).toMatch(/The bot is restarting; nothing was done/);
-    await writeFile(gate, "");
+    await gate.open();
     const [code] = await exited;
-    await rm(gateDir, { recursive: true, force: true });
     expect(code).toBe(0);
     // The thread says why the run stopped.
     expect(
@@ -215,6 +209,75 @@ describe("SIGTERM", () => {
     expect((await info(m["machine-c"]!)).role).toBe("master");
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
     expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect(await dbsize(m["machine-b"]!)).toBe(keys);
+  });
+  it("while it drains, a click on another button (a Reject Slack still showed) is answered that nothing was done, and Abort still stops the run", {
+    timeout: 150_000,
+  }, async () => {
+    const gate = await scope.gate();
+    const { topology: t, double: d, port, url, m, keys } = await lostMaster({ start: gate.start });
+    // No run grace to speak of: the drain lasts until the run ends (here: by Abort).
+    const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "3600" });
+    await command(d, url, "failover cache-test --mode replace");
+    const ts = await rootOfNewPlan(d);
+    // Bob's Slack still shows the request's buttons when he clicks Reject, after the drain began.
+    const staleReject = blockActionsBody(
+      clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.reject, user: USERS.bob }),
+    );
+    await click(url, d, ts, ACTIONS.approve, USERS.bob);
+    const startStep = async () =>
+      (await journal(t)).find(
+        (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
+      ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
+    await waitFor(async () => (await startStep()) !== undefined, {
+      what: "the start step to begin",
+      timeoutMs: 30_000,
+    });
+    const step = (await startStep())?.index as number;
+
+    const exited = once(bot, "exit");
+    bot.kill("SIGTERM");
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
+        503,
+      { what: "/readyz to report the drain", timeoutMs: 30_000 },
+    );
+    expect((await postSigned(url, SIGNING_SECRET, staleReject)).status).toBe(200);
+    await waitFor(
+      async () =>
+        d.ephemerals.some(
+          (message) =>
+            message.user === USERS.bob.id &&
+            /The bot is restarting; nothing was done/.test(message.text ?? ""),
+        ),
+      { what: "the answer to the click", timeoutMs: 30_000 },
+    );
+    // Nothing was done: the run was not rejected and goes on.
+    expect((await journal(t)).some((record) => record.type === "run-finished")).toBe(false);
+
+    await click(url, d, ts, ACTIONS.abort, USERS.bob);
+    await waitFor(async () => /Abort requested by/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the abort to show on the root message",
+      timeoutMs: 30_000,
+    });
+    await gate.open();
+    expect((await exited)[0]).toBe(0);
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Aborted/);
+    const records = await journal(t);
+    expect(records.filter((record) => record.type === "run-finished")).toMatchObject([
+      { aborted: true, abortedBy: USERS.bob.id },
+    ]);
+    // The step in progress finished; no further step ran.
+    expect(
+      records.some((record) => record.type === "step-started" && record.index === step + 1),
+    ).toBe(false);
+    // Every server's role: A down, C started by the step (master, every key), B still a
+    // replica of the lost A with every key.
+    expect((await info(m["machine-a"]!).catch(() => ({ role: "down" }))).role).toBe("down");
+    expect((await info(m["machine-c"]!)).role).toBe("master");
+    expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
     expect(await dbsize(m["machine-b"]!)).toBe(keys);
   });
 });
