@@ -9,11 +9,13 @@ import { blockActionsBody, clickButton, messageText, postSigned } from "../slack
 import { CHANNEL, SIGNING_SECRET, USERS } from "./bot-harness.js";
 import {
   click,
+  redisJournal as journal,
   lifecycleScope,
   resumeOffer,
   rootOfNewPlan,
   runEnded,
   slash,
+  terminate,
 } from "./lifecycle-setup.js";
 
 const scope = lifecycleScope();
@@ -119,5 +121,70 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
     expect(
       d.calls.filter((call) => JSON.stringify(call.args).includes("This run was interrupted")),
     ).toHaveLength(1);
+  });
+  it("two instances starting at once over Slack writes a stopped bot kept: each is sent exactly once", {
+    timeout: 240_000,
+  }, async () => {
+    const { topology: t, double: d, controlPlane, stateUrl, m, keys } = await scope.promote();
+    const env = { STATE_REDIS_URL: stateUrl };
+    const start = (dir: string, extra: Record<string, string> = {}) =>
+      scope.process({
+        double: d,
+        inventoryPath: t.inventoryPath,
+        stateDir: join(t.root, dir),
+        env: { ...env, ...extra },
+      });
+    // A bot stops while Slack answers 500: it keeps the plan message in the journal.
+    const first = await start("first", { SHUTDOWN_FLUSH_SECONDS: "1" });
+    d.failAll("*", { status: 500 });
+    await slash(first.url, d, "failover cache-test --mode promote --dry-run");
+    await d.waitForCall("chat.postMessage", () => true, 30_000);
+    expect(await terminate(first.child)).toBe(0);
+    const kept = (await journal(controlPlane)).filter((record) => record.type === "outbox-pending");
+    expect(kept[0]).toMatchObject({ channel: CHANNEL, write: { kind: "post", root: true } });
+
+    // Two instances start together while Slack still refuses posts: each scans the journal
+    // before it says it started, so both see every kept write still undelivered and race to
+    // claim it. (Slack must answer auth.test for a bot to start at all.)
+    d.clearFaults();
+    d.failAll("chat.postMessage", { status: 500 });
+    const [one, two] = await Promise.all([start("one"), start("two")]);
+    expect(
+      (await journal(controlPlane)).filter((record) => record.type === "outbox-delivered"),
+    ).toEqual([]);
+    d.clearFaults();
+    const deliveries = async () =>
+      (await journal(controlPlane)).filter((record) => record.type === "outbox-delivered");
+    await waitFor(async () => (await deliveries()).length >= kept.length, {
+      what: "the kept writes to be delivered",
+      // The outbox backs off up to 30 s between retries while Slack fails.
+      timeoutMs: 90_000,
+    });
+    await Promise.all([terminate(one.child), terminate(two.child)]);
+    const byId = (a: string[], b: string[]) => String(a[0]).localeCompare(String(b[0]));
+    expect((await deliveries()).map((record) => [record.id, record.outcome]).sort(byId)).toEqual(
+      kept.map((record) => [record.id, "sent"]).sort(byId),
+    );
+    const posts = d
+      .callsTo("chat.postMessage")
+      .filter(
+        (call) =>
+          !call.args.thread_ts &&
+          call.response.status === 200 &&
+          (call.response.body as { ok?: boolean }).ok === true,
+      );
+    expect(posts).toHaveLength(1);
+    const runId = kept[0]?.runId;
+    expect(
+      (await journal(controlPlane)).filter(
+        (record) => record.type === "posted" && record.runId === runId,
+      ),
+    ).toHaveLength(1);
+    // A dry run changes nothing: A down, B and C still its replicas with every key.
+    expect(m["machine-a"]!.server!.isRunning()).toBe(false);
+    for (const name of ["machine-b", "machine-c"]) {
+      expect((await info(m[name]!)).master_host).toBe(m["machine-a"]!.ip);
+      expect(await dbsize(m[name]!)).toBe(keys);
+    }
   });
 });
