@@ -56,6 +56,31 @@ async function botProcess(
 const command = (d: SlackDouble, url: string, text: string) => slash(url, d, text);
 const journal = (t: TestTopology) => fileJournal(join(t.root, "bot-state"));
 
+/** Waits until the run's spare start step (held by a gate) has begun; returns its index. */
+async function startStepBegun(t: TestTopology): Promise<number> {
+  const startStep = async () =>
+    (await journal(t)).find(
+      (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
+    ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
+  await waitFor(async () => (await startStep()) !== undefined, {
+    what: "the start step to begin",
+    timeoutMs: 30_000,
+  });
+  return (await startStep())?.index as number;
+}
+
+/** Sends SIGTERM and waits for /readyz to report the drain; `exited` is the process's exit. */
+async function drainAfterSigterm(bot: ChildProcess, port: number) {
+  const exited = once(bot, "exit");
+  bot.kill("SIGTERM");
+  await waitFor(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) === 503,
+    { what: "/readyz to report the drain", timeoutMs: 30_000 },
+  );
+  return { exited };
+}
+
 const delivered = (call: RecordedCall) =>
   call.response.status === 200 && (call.response.body as { ok?: boolean }).ok === true;
 
@@ -143,25 +168,10 @@ describe("SIGTERM", () => {
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
     const ts = String((root.response.body as { ts: string }).ts);
     await click(url, d, ts, ACTIONS.approve, USERS.bob);
-    const startStep = async () =>
-      (await journal(t)).find(
-        (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
-      ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
-    await waitFor(async () => (await startStep()) !== undefined, {
-      what: "the start step to begin",
-      timeoutMs: 30_000,
-    });
-    const step = (await startStep())?.index as number;
+    const step = await startStepBegun(t);
 
     // SIGTERM while the step is held: the bot drains and waits for the step.
-    const exited = once(bot, "exit");
-    bot.kill("SIGTERM");
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
-        503,
-      { what: "/readyz to report the drain", timeoutMs: 30_000 },
-    );
+    const { exited } = await drainAfterSigterm(bot, port);
     const refused = await command(d, url, "status cache-test");
     expect(JSON.parse(refused.body).text).toMatch(/The bot is restarting; nothing was done/);
     await gate.open();
@@ -225,24 +235,9 @@ describe("SIGTERM", () => {
       clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.reject, user: USERS.bob }),
     );
     await click(url, d, ts, ACTIONS.approve, USERS.bob);
-    const startStep = async () =>
-      (await journal(t)).find(
-        (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
-      ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
-    await waitFor(async () => (await startStep()) !== undefined, {
-      what: "the start step to begin",
-      timeoutMs: 30_000,
-    });
-    const step = (await startStep())?.index as number;
+    const step = await startStepBegun(t);
 
-    const exited = once(bot, "exit");
-    bot.kill("SIGTERM");
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
-        503,
-      { what: "/readyz to report the drain", timeoutMs: 30_000 },
-    );
+    const { exited } = await drainAfterSigterm(bot, port);
     expect((await postSigned(url, SIGNING_SECRET, staleReject)).status).toBe(200);
     await waitFor(
       async () =>
