@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { ACTIONS } from "../../src/slack/types.js";
-import { freePort } from "../../test/harness/addresses.js";
 import { loadData, waitFor, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import { buildTopology, type Machine } from "../../test/harness/topology.js";
 import { CHANNEL, SIGNING_SECRET, USERS } from "../../test/slack/bot-harness.js";
@@ -10,12 +8,10 @@ import {
   clickButton,
   FORM_CONTENT_TYPE,
   messageText,
-  postSigned,
   signSlackRequest,
-  slashCommandBody,
-  startSlackDouble,
 } from "../../test/slack-double/index.js";
 import { log, type Measurement, measurement, percentile } from "../lib.js";
+import { approvedRun, fire, slashBody, startCompiledBot } from "../slack-bot.js";
 import { waitForLink } from "./topology.js";
 
 const SLACK_LIMIT_MS = 3_000;
@@ -32,34 +28,15 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
     { name: "machine-b", role: "replica" },
     { name: "machine-c", role: "spare", start: "sleep 8; redis-server {config}" },
   ]);
-  const double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
+  const bot = await startCompiledBot({
+    inventoryPath: topology.inventoryPath,
+    stateDir: join(topology.root, "bot-state"),
+  }).catch(async (error: unknown) => {
+    await topology.close();
+    throw error;
   });
-  const port = await freePort("0.0.0.0");
-  const url = `http://127.0.0.1:${port}/slack/events`;
-  const bot = spawn(process.execPath, ["dist/slack/main.js"], {
-    env: {
-      PATH: process.env.PATH,
-      SLACK_BOT_TOKEN: double.botToken,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: double.apiUrl,
-      PORT: String(port),
-      INVENTORY_FILE: topology.inventoryPath,
-      STATE_DIR: join(topology.root, "bot-state"),
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const { double, url } = bot;
   try {
-    let botLog = "";
-    bot.stderr?.on("data", (chunk) => {
-      botLog += chunk;
-    });
-    await waitFor(async () => botLog.includes('"msg":"bot started"'), {
-      what: "the bot to start",
-      timeoutMs: 20_000,
-    });
     const m = topology.machines as Record<string, Machine>;
     const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
     await loadData(a.server as NonNullable<Machine["server"]>, { keys: 2_000, valueBytes: 64 });
@@ -69,31 +46,7 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
     );
     await a.server?.kill();
     await waitForLink(b, "down");
-    const command = (text: string, user: string) =>
-      slashCommandBody({
-        text,
-        user_id: user,
-        channel_id: CHANNEL,
-        response_url: double.responseUrl({ channel: CHANNEL, user }),
-      });
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      command("failover cache-test --mode replace", USERS.alice.id),
-    );
-    const root = await double.waitForCall(
-      "chat.postMessage",
-      (call) => !call.args.thread_ts,
-      30_000,
-    );
-    const ts = String((root.response.body as { ts: string }).ts);
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(double, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
-      ),
-    );
+    const ts = await approvedRun(bot, "failover cache-test --mode replace");
     await waitFor(
       async () =>
         double
@@ -107,7 +60,7 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
     );
     const bodies = Array.from({ length: options.requests }, (_, i) =>
       i % 2 === 0
-        ? command("status cache-test", i % 4 === 0 ? USERS.mallory.id : USERS.alice.id)
+        ? slashBody(double, "status cache-test", i % 4 === 0 ? USERS.mallory.id : USERS.alice.id)
         : abortClick,
     );
     const jobs = bodies.map((body) => ({
@@ -138,29 +91,7 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
       met: (ours) => ours < 100,
     });
   } finally {
-    bot.kill("SIGKILL");
-    await double.close();
+    await bot.close();
     await topology.close();
   }
-}
-
-export function fire(
-  jobs: Array<{ url: string; body: string; headers: Record<string, string> }>,
-): Promise<Array<{ status: number; ms: number }>> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ["bench/fire.mjs"], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout?.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve(JSON.parse(out))
-        : reject(new Error(`the load generator exited with ${code}`)),
-    );
-    child.stdin?.end(JSON.stringify(jobs));
-  });
 }

@@ -8,7 +8,7 @@ import {
   slashCommandBody,
 } from "../../test/slack-double/index.js";
 import { log, type Measurement, measurement } from "../lib.js";
-import { fire } from "./ack-latency.js";
+import { fire } from "../slack-bot.js";
 
 /**
  * One user's burst of 50 `/redis status` against another user's Abort: the time from Bob's

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ACTIONS } from "../../src/slack/types.js";
-import { freePort } from "../../test/harness/addresses.js";
+import type { JournalRecord } from "../../src/state/types.js";
+import { fileJournal } from "../../test/harness/journal.js";
 import { loadData, waitFor, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import {
   buildTopology,
@@ -12,17 +11,10 @@ import {
   type TestTopology,
 } from "../../test/harness/topology.js";
 import { lostMasterTopology } from "../../test/integration/helpers.js";
-import { CHANNEL, SIGNING_SECRET, USERS } from "../../test/slack/bot-harness.js";
-import {
-  blockActionsBody,
-  clickButton,
-  messageText,
-  postSigned,
-  type SlackDouble,
-  slashCommandBody,
-  startSlackDouble,
-} from "../../test/slack-double/index.js";
+import { CHANNEL } from "../../test/slack/bot-harness.js";
+import { messageText, type SlackDouble } from "../../test/slack-double/index.js";
 import { log, type Measurement, measurement } from "../lib.js";
+import { approvedRun, slash, startCompiledBot } from "../slack-bot.js";
 
 /** What the issue measured before: SIGTERM after a completed failover, Slack reachable. */
 const IDLE_BEFORE_MS = 8_400;
@@ -108,91 +100,33 @@ async function scenario(
 ): Promise<number> {
   const topology = await build();
   const stateDir = join(topology.root, "bot-state");
-  const double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
-  const port = await freePort("0.0.0.0");
-  const child = spawn(process.execPath, ["dist/slack/main.js"], {
-    env: {
-      PATH: process.env.PATH,
-      SLACK_BOT_TOKEN: double.botToken,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: double.apiUrl,
-      PORT: String(port),
-      INVENTORY_FILE: topology.inventoryPath,
-      STATE_DIR: stateDir,
-      LOG_LEVEL: "info",
-      ...env,
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+  const bot = await startCompiledBot({
+    inventoryPath: topology.inventoryPath,
+    stateDir,
+    env,
+  }).catch(async (error: unknown) => {
+    await topology.close();
+    throw error;
   });
   try {
-    let botLog = "";
-    child.stderr?.on("data", (chunk) => {
-      botLog += chunk;
+    await setUp({ ...bot, stateDir }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nthe bot's log:\n${bot.log().slice(-3000)}`);
     });
-    await waitFor(async () => botLog.includes('"msg":"bot started"'), {
-      what: "the bot to start",
-      timeoutMs: 20_000,
-    });
-    await setUp({ child, url: `http://127.0.0.1:${port}/slack/events`, double, stateDir }).catch(
-      (error: unknown) => {
-        throw new Error(`${String(error)}\nthe bot's log:\n${botLog.slice(-3000)}`);
-      },
-    );
-    const exited = once(child, "exit");
+    const exited = once(bot.child, "exit");
     const started = performance.now();
-    child.kill("SIGTERM");
+    bot.child.kill("SIGTERM");
     const [code] = await exited;
     const ms = performance.now() - started;
-    if (code !== 0) throw new Error(`the bot exited with ${code} after SIGTERM:\n${botLog}`);
+    if (code !== 0) throw new Error(`the bot exited with ${code} after SIGTERM:\n${bot.log()}`);
     return ms;
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
-    await double.close();
+    await bot.close();
     await topology.close();
   }
 }
 
-function command(bot: Bot, text: string) {
-  return postSigned(
-    bot.url,
-    SIGNING_SECRET,
-    slashCommandBody({
-      text,
-      user_id: USERS.alice.id,
-      channel_id: CHANNEL,
-      response_url: bot.double.responseUrl(),
-    }),
-  );
-}
-
-async function approvedRun(bot: Bot, mode: "replace" | "switchover"): Promise<string> {
-  await command(bot, `failover cache-test --mode ${mode}`);
-  const root = await bot.double.waitForCall(
-    "chat.postMessage",
-    (call) => !call.args.thread_ts,
-    120_000,
-  );
-  const ts = String((root.response.body as { ts: string }).ts);
-  await postSigned(
-    bot.url,
-    SIGNING_SECRET,
-    blockActionsBody(
-      clickButton(bot.double, {
-        channel: CHANNEL,
-        ts,
-        actionId: ACTIONS.approve,
-        user: USERS.bob,
-      }),
-    ),
-  );
-  return ts;
-}
-
 async function afterSwitchover(bot: Bot): Promise<void> {
-  const ts = await approvedRun(bot, "switchover");
+  const ts = await approvedRun(bot, "failover cache-test --mode switchover");
   await waitFor(async () => /Succeeded/.test(messageText(bot.double.message(CHANNEL, ts) ?? {})), {
     what: "the failover to succeed",
     timeoutMs: 120_000,
@@ -201,21 +135,18 @@ async function afterSwitchover(bot: Bot): Promise<void> {
 
 async function queuedUnreachable(bot: Bot): Promise<void> {
   bot.double.failAll("*", { status: 500 });
-  await command(bot, "failover cache-test --mode switchover --dry-run");
+  await slash(bot, "failover cache-test --mode switchover --dry-run");
   await bot.double.waitForCall("chat.postMessage", () => true, 120_000);
 }
 
 async function duringStep(bot: Bot): Promise<void> {
-  await approvedRun(bot, "replace");
+  await approvedRun(bot, "failover cache-test --mode replace");
   // The journal, not Slack: a thread reply may reach Slack after its step is over.
   const startStepRunning = async () => {
-    const text = await readFile(join(bot.stateDir, "journal.log"), "utf8").catch(() => "");
-    const records = text
-      .split("\n")
-      .filter((line) => line.length > 9)
-      .map((line) => JSON.parse(line.slice(9)) as { type: string; title?: string; index?: number });
+    const records = await fileJournal(bot.stateDir);
     const started = records.find(
-      (record) => record.type === "step-started" && /^Start Redis/.test(record.title ?? ""),
+      (record): record is Extract<JournalRecord, { type: "step-started" }> =>
+        record.type === "step-started" && /^Start Redis/.test(record.title),
     );
     return (
       started !== undefined &&

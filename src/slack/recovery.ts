@@ -7,6 +7,7 @@ import { type RunHistory, resumePoint } from "../state/replay.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { ClusterLocks, Decisions } from "../state/types.js";
 import { resumeOfferMessage } from "./blocks/resume-offer.js";
+import { PeriodicScan } from "./periodic-scan.js";
 import type { RunMessages } from "./run-messages.js";
 
 const OFFER_TTL_MS = 7 * 24 * 3600_000;
@@ -32,36 +33,29 @@ export interface RecoveryOptions {
 export class Recovery {
   readonly #options: RecoveryOptions;
   readonly #log: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
+  readonly #scanner: PeriodicScan;
 
   constructor(options: RecoveryOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: "recovery" });
+    this.#scanner = new PeriodicScan({
+      pass: () => this.#scan(),
+      log: this.#log,
+      failure: "recovery scan failed",
+    });
   }
 
   start(): void {
-    void this.scan();
-    // scan() never rejects: every failure inside is caught and logged.
-    this.#timer = setInterval(() => void this.scan(), this.#options.intervalMs);
-    this.#timer.unref();
+    void this.#scanner.start(this.#options.intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#scanning;
+  stop(): Promise<void> {
+    return this.#scanner.stop();
   }
 
   /** One pass over the journal; concurrent calls share the pass in progress. */
   scan(): Promise<void> {
-    this.#scanning ??= this.#scan()
-      .catch((error: unknown) =>
-        this.#log.error({ err: errorMessage(error) }, "recovery scan failed"),
-      )
-      .finally(() => {
-        this.#scanning = undefined;
-      });
-    return this.#scanning;
+    return this.#scanner.run();
   }
 
   async #scan(): Promise<void> {

@@ -3,19 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateSettings } from "../../src/app/state.js";
 import { runCli } from "../../src/cli/program.js";
-import { waitForReplicaSync } from "../harness/redis-server.js";
-import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { info, planOrThrow } from "./helpers.js";
+import type { Machine, TestTopology } from "../harness/topology.js";
+import { info, planOrThrow, replicatedPair } from "./helpers.js";
 
 let topology: TestTopology;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master", noSsh: true },
-    { name: "machine-b", role: "replica", noSsh: true },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  ({ topology } = await replicatedPair());
   env = { STATE_DIR: "./cli-state", INVENTORY_FILE: topology.inventoryPath };
 });
 afterAll(async () => {

@@ -23,20 +23,26 @@ afterEach(async () => {
 
 const server = (machine: Machine) => machine.server as RedisServer;
 
+/** A (master) holding `keys` keys and B, its replica, caught up. */
+async function masterAndReplica(keys: number, valueBytes: number) {
+  topology = await buildTopology([
+    { name: "machine-a", role: "master" },
+    { name: "machine-b", role: "replica" },
+  ]);
+  const m = topology.machines as Record<string, Machine>;
+  const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
+  const loaded = await loadData(server(a), { keys, valueBytes });
+  await waitForReplicaSync(server(a), server(b));
+  return { topology, a, b, keys: loaded };
+}
+
 describe("the failures that really happen", () => {
   it("confirms a hung master through a replica that stopped hearing it, promotes, and fences it when it returns with writes of its own, keeping them", async () => {
-    topology = await buildTopology([
-      { name: "machine-a", role: "master" },
-      { name: "machine-b", role: "replica" },
-    ]);
-    const m = topology.machines as Record<string, Machine>;
-    const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
-    const keys = await loadData(server(a), { keys: 1_000, valueBytes: 16 });
-    await waitForReplicaSync(server(a), server(b));
+    const { topology: t, a, b, keys } = await masterAndReplica(1_000, 16);
     // One ping a second: "two pings missed" comes after 2 s instead of 20 s; repl-timeout stays 60 s.
     for (const machine of [a, b])
       await server(machine).client().config("SET", "repl-ping-replica-period", "1");
-    const engine = await topology.engine();
+    const engine = await t.engine();
 
     await server(a).pause();
     let outcome: PlanOutcome | undefined;
@@ -91,7 +97,7 @@ describe("the failures that really happen", () => {
       expect((await info(a)).master_host).toBe(b.ip);
       expect((await info(b)).role).toBe("master");
       await expect.poll(() => dbsize(a)).toBe(keys);
-      const scratchDir = join(topology.root, "scratch");
+      const scratchDir = join(t.root, "scratch");
       await mkdir(scratchDir, { recursive: true });
       await copyFile(kept?.path ?? "", join(scratchDir, "kept.rdb"));
       const ip = allocateAddressBlock().ip(1);
@@ -111,24 +117,18 @@ describe("the failures that really happen", () => {
   }, 240_000);
 
   it("refuses a Redis Cluster node at preflight and says why", async () => {
-    topology = await buildTopology([
-      { name: "machine-a", role: "master" },
-      { name: "machine-b", role: "replica" },
-    ]);
-    const m = topology.machines as Record<string, Machine>;
-    const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
-    const keys = await loadData(server(a), { keys: 100, valueBytes: 8 });
+    const { topology: t, a, b, keys } = await masterAndReplica(100, 8);
     // B is rebuilt as a cluster-enabled node at the same address.
     await server(b).stop();
     const node = await startRedis({
       name: "machine-b",
       host: b.ip,
       port: b.port,
-      dir: join(topology.root, "cluster-node"),
+      dir: join(t.root, "cluster-node"),
       extra: { "cluster-enabled": "yes", "cluster-config-file": "nodes.conf" },
     });
     extraServers.push(node);
-    const engine = await topology.engine();
+    const engine = await t.engine();
     const outcome = await engine.plan({ cluster: "cache-test" });
     expect(outcome.ok).toBe(false);
     if (!outcome.ok)
@@ -145,22 +145,15 @@ describe("the failures that really happen", () => {
   });
 
   it("notices the Sentinel that manages the master and refuses a failover behind its back", async () => {
-    topology = await buildTopology([
-      { name: "machine-a", role: "master" },
-      { name: "machine-b", role: "replica" },
-    ]);
-    const m = topology.machines as Record<string, Machine>;
-    const [a, b] = [m["machine-a"], m["machine-b"]] as [Machine, Machine];
-    const keys = await loadData(server(a), { keys: 100, valueBytes: 8 });
-    await waitForReplicaSync(server(a), server(b));
+    const { topology: t, a, b, keys } = await masterAndReplica(100, 8);
     const sentinel = await startSentinel({
-      dir: join(topology.root, "sentinel"),
+      dir: join(t.root, "sentinel"),
       host: allocateAddressBlock().ip(1),
       master: a,
       replicas: 1,
     });
     try {
-      const engine = await topology.engine();
+      const engine = await t.engine();
       const { assessment } = await engine.status("cache-test");
       expect(assessment.evidence.join("\n")).toMatch(
         /sentinel: machine-a has \d+ Sentinel\(s\) subscribed to __sentinel__:hello/,

@@ -112,3 +112,27 @@ export async function lostMasterTopology(
     throw error;
   }
 }
+
+/**
+ * A (master) and B (its replica, caught up), without SSH: enough for a plan, the locks and a
+ * switchover. The caller closes it.
+ */
+export async function replicatedPair(): Promise<{
+  topology: TestTopology;
+  m: Record<string, Machine>;
+}> {
+  const topology = await buildTopology([
+    { name: "machine-a", role: "master", noSsh: true },
+    { name: "machine-b", role: "replica", noSsh: true },
+  ]);
+  try {
+    const m = topology.machines as Record<string, Machine>;
+    const server = (machine: Machine | undefined) =>
+      machine?.server as NonNullable<Machine["server"]>;
+    await waitForReplicaSync(server(m["machine-a"]), server(m["machine-b"]));
+    return { topology, m };
+  } catch (error) {
+    await topology.close();
+    throw error;
+  }
+}

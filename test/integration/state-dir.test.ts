@@ -6,21 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateDirectory, stateSettings } from "../../src/app/state.js";
 import { RunCoordinator } from "../../src/state/run-coordinator.js";
-import { waitForReplicaSync } from "../harness/redis-server.js";
-import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { info } from "./helpers.js";
+import type { Machine, TestTopology } from "../harness/topology.js";
+import { info, replicatedPair } from "./helpers.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
 
 let topology: TestTopology;
 beforeAll(async () => {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master", noSsh: true },
-    { name: "machine-b", role: "replica", noSsh: true },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  ({ topology } = await replicatedPair());
 });
 afterAll(async () => {
   await topology?.close();

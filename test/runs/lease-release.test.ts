@@ -13,9 +13,8 @@ import type {
   JournalStore,
   StateBackend,
 } from "../../src/state/types.js";
-import { waitForReplicaSync } from "../harness/redis-server.js";
-import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { info, planOrThrow } from "../integration/helpers.js";
+import type { Machine, TestTopology } from "../harness/topology.js";
+import { info, planOrThrow, replicatedPair } from "../integration/helpers.js";
 import { captureLog } from "../state/helpers.js";
 
 /**
@@ -67,12 +66,7 @@ let store: FailingJournal;
 let lifecycle: RunLifecycle;
 
 beforeAll(async () => {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master", noSsh: true },
-    { name: "machine-b", role: "replica", noSsh: true },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  ({ topology } = await replicatedPair());
   engine = await topology.engine();
   const { log } = captureLog();
   backend = await openStateBackend({

@@ -2,9 +2,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { waitFor, waitForReplicaSync } from "../harness/redis-server.js";
-import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { info } from "../integration/helpers.js";
+import { waitFor } from "../harness/redis-server.js";
+import type { Machine, TestTopology } from "../harness/topology.js";
+import { info, replicatedPair } from "../integration/helpers.js";
 import { type RunningBot, startBot, USERS } from "./bot-harness.js";
 
 let topology: TestTopology;
@@ -12,12 +12,7 @@ let running: RunningBot;
 let noChannels: RunningBot;
 
 beforeAll(async () => {
-  topology = await buildTopology([
-    { name: "machine-a", role: "master", noSsh: true },
-    { name: "machine-b", role: "replica", noSsh: true },
-  ]);
-  const m = topology.machines as Record<string, Machine>;
-  await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  ({ topology } = await replicatedPair());
   running = await startBot(topology.inventoryPath);
   // The same cluster with `channels: []`, in a directory of its own (its own state too).
   const inventory = parse(await readFile(topology.inventoryPath, "utf8")) as {

@@ -1,86 +1,51 @@
-import type { ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
 import { replay } from "../../src/state/replay.js";
-import type { JournalRecord } from "../../src/state/types.js";
-import type { RedisServer } from "../harness/redis-server.js";
 import { waitFor } from "../harness/redis-server.js";
-import type { TestTopology } from "../harness/topology.js";
 import { dbsize, info } from "../integration/helpers.js";
-import { messageText, type SlackDouble } from "../slack-double/index.js";
+import { messageText } from "../slack-double/index.js";
 import { CHANNEL, USERS } from "./bot-harness.js";
 import {
-  botProcess,
   click,
-  promoteSetup,
+  redisJournal as journal,
+  lifecycleScope,
+  resumeOffer,
   rootOfNewPlan,
+  runEnded,
   slash,
-  watchJournal,
 } from "./lifecycle-setup.js";
 
-let topology: TestTopology | undefined;
-let controlPlane: RedisServer | undefined;
-let double: SlackDouble | undefined;
-const children: ChildProcess[] = [];
-const stops: Array<() => void> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0)) stop();
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  await controlPlane?.resume().catch(() => undefined);
-  await double?.close();
-  await controlPlane?.stop();
-  await topology?.close();
-  topology = undefined;
-  controlPlane = undefined;
-  double = undefined;
-});
-
-async function journal(server: RedisServer): Promise<JournalRecord[]> {
-  const redis = new Redis({ host: server.host, port: server.port });
-  try {
-    const entries = await redis.xrange("rfb:journal", "-", "+");
-    return entries.map(([, fields]) => JSON.parse(fields[1] as string) as JournalRecord);
-  } finally {
-    redis.disconnect();
-  }
-}
+const scope = lifecycleScope();
 
 /** Starts a promote run approved by Bob; freezes the control plane as step 2 starts. */
 async function runFrozenAtStep2() {
-  const setup = await promoteSetup();
-  topology = setup.topology;
-  controlPlane = setup.controlPlane;
-  double = setup.double;
-  const bot = await botProcess({
+  const setup = await scope.promote();
+  const bot = await scope.process({
     double: setup.double,
     inventoryPath: setup.topology.inventoryPath,
-    stateDir: join(setup.topology.root, "bot-state"),
+    stateDir: setup.stateDir,
     env: { STATE_REDIS_URL: setup.stateUrl },
   });
-  children.push(bot.child);
   await slash(bot.url, setup.double, "failover cache-test --mode promote");
   const ts = await rootOfNewPlan(setup.double);
   let frozen = false;
   const probe = new Redis({ host: setup.controlPlane.host, port: setup.controlPlane.port });
   probe.on("error", () => {});
-  stops.push(
-    watchJournal(setup.controlPlane, (record) => {
-      if (record.type === "step-started" && record.index === 2) {
-        // The step is in progress now. One round trip first: Redis answers it only after it
-        // has written every reply of its previous event-loop turn, the bot's XADD among them,
-        // so the bot has its step-started acknowledged and really runs the step.
-        void probe.ping().then(() => {
-          process.kill(setup.controlPlane.pid, "SIGSTOP");
-          frozen = true;
-          probe.disconnect();
-        });
-        return true;
-      }
-      return false;
-    }),
-  );
+  scope.watch(setup.controlPlane, (record) => {
+    if (record.type === "step-started" && record.index === 2) {
+      // The step is in progress now. One round trip first: Redis answers it only after it
+      // has written every reply of its previous event-loop turn, the bot's XADD among them,
+      // so the bot has its step-started acknowledged and really runs the step.
+      void probe.ping().then(() => {
+        process.kill(setup.controlPlane.pid, "SIGSTOP");
+        frozen = true;
+        probe.disconnect();
+      });
+      return true;
+    }
+    return false;
+  });
   await click(bot.url, setup.double, ts, ACTIONS.approve, USERS.bob);
   await waitFor(async () => frozen, { what: "step 2 to start", timeoutMs: 30_000 });
   return { ...setup, bot, ts };
@@ -104,19 +69,9 @@ describe("the control-plane Redis freezes during a run", () => {
     expect(bot.child.exitCode).toBeNull();
 
     await cp.resume();
-    const offer = await d.waitForCall(
-      "chat.postMessage",
-      (call) =>
-        call.args.thread_ts === ts && /This run was interrupted/.test(JSON.stringify(call.args)),
-      60_000,
-    );
-    const offerTs = String((offer.response.body as { ts: string }).ts);
+    const { offerTs } = await resumeOffer(d, ts);
     await click(bot.url, d, offerTs, ACTIONS.resume, USERS.bob);
-    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
-      what: "the resumed run",
-      timeoutMs: 60_000,
-    });
-    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    expect(await runEnded(d, ts, "the resumed run")).toMatch(/Succeeded/);
 
     // Every server's role: A down (its process was killed), B master, C replica of B; no data lost.
     expect(m["machine-a"]!.server!.isRunning()).toBe(false);

@@ -1,49 +1,28 @@
-import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
-import type { RedisServer } from "../harness/redis-server.js";
 import { waitFor } from "../harness/redis-server.js";
-import type { TestTopology } from "../harness/topology.js";
 import { client, dbsize, info } from "../integration/helpers.js";
-import { messageButtons, messageText, type SlackDouble } from "../slack-double/index.js";
-import { CHANNEL, type RunningBot, startBot, USERS } from "./bot-harness.js";
-import { botProcess, click, promoteSetup, rootOfNewPlan, slash } from "./lifecycle-setup.js";
+import { messageButtons, messageText } from "../slack-double/index.js";
+import { CHANNEL, USERS } from "./bot-harness.js";
+import { click, lifecycleScope, resumeOffer, rootOfNewPlan, slash } from "./lifecycle-setup.js";
 
-let topology: TestTopology | undefined;
-let controlPlane: RedisServer | undefined;
-let double: SlackDouble | undefined;
-let running: RunningBot | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  await running?.close();
-  await double?.close();
-  await controlPlane?.stop();
-  await topology?.close();
-  running = undefined;
-  topology = undefined;
-  controlPlane = undefined;
-  double = undefined;
-});
+const scope = lifecycleScope();
 
 describe("Resume after someone repaired the cluster by hand", () => {
   it("changes nothing, says what changed, and Dismiss (by an approver) records the run as abandoned and unblocks the cluster", {
     timeout: 180_000,
   }, async () => {
-    const setup = await promoteSetup({ saveBeforeKill: true });
-    ({ topology, controlPlane, double } = setup);
-    const { m, keys, double: d } = setup;
-    const stateDir = join(setup.topology.root, "bot-state");
+    const setup = await scope.promote({ saveBeforeKill: true });
+    const { m, keys, double: d, stateDir } = setup;
     const journalFile = join(stateDir, "journal.log");
-    const first = await botProcess({
+    const first = await scope.process({
       double: d,
       inventoryPath: setup.topology.inventoryPath,
       stateDir,
     });
-    children.push(first.child);
     await slash(first.url, d, "failover cache-test --mode promote");
     const ts = await rootOfNewPlan(d);
     await click(first.url, d, ts, ACTIONS.approve, USERS.bob);
@@ -73,18 +52,12 @@ describe("Resume after someone repaired the cluster by hand", () => {
         timeoutMs: 30_000,
       });
 
-    running = await startBot(
+    const running = await scope.bot(
       setup.topology.inventoryPath,
       {},
       { double: d, recoveryIntervalMs: 300 },
     );
-    const offer = await d.waitForCall(
-      "chat.postMessage",
-      (call) =>
-        call.args.thread_ts === ts && /This run was interrupted/.test(JSON.stringify(call.args)),
-      60_000,
-    );
-    const offerTs = String((offer.response.body as { ts: string }).ts);
+    const { offerTs } = await resumeOffer(d, ts);
     expect(messageButtons(d.message(CHANNEL, offerTs)!).map((b) => b.text)).toEqual([
       "Resume",
       "Dismiss",

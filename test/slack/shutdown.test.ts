@@ -1,15 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
 import type { JournalRecord } from "../../src/state/types.js";
 import { freePort } from "../harness/addresses.js";
 import { waitFor } from "../harness/redis-server.js";
 import type { MachineSpec, TestTopology } from "../harness/topology.js";
-import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
+import { dbsize, info } from "../integration/helpers.js";
 import {
   blockActionsBody,
   clickButton,
@@ -17,32 +15,26 @@ import {
   postSigned,
   type RecordedCall,
   type SlackDouble,
-  slashCommandBody,
-  startSlackDouble,
 } from "../slack-double/index.js";
-import { CHANNEL, SIGNING_SECRET, startBotProcess, USERS } from "./bot-harness.js";
+import { CHANNEL, SIGNING_SECRET, USERS } from "./bot-harness.js";
+import {
+  click,
+  fileJournal,
+  lifecycleScope,
+  resumeOffer,
+  rootOfNewPlan,
+  runEnded,
+  slash,
+  terminate,
+} from "./lifecycle-setup.js";
 
-let topology: TestTopology | undefined;
-let double: SlackDouble | undefined;
-const processes: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of processes.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  await double?.close();
-  await topology?.close();
-  double = undefined;
-  topology = undefined;
-});
+const scope = lifecycleScope();
 
 async function lostMaster(spare: Partial<MachineSpec> = {}) {
-  const lost = await lostMasterTopology(spare);
-  topology = lost.topology;
-  double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
+  const lost = await scope.lostMaster(spare);
   // The bot listens on every address: the port must be free on all of them, not just one.
   const port = await freePort("0.0.0.0");
-  return { ...lost, double, port, url: `http://127.0.0.1:${port}/slack/events` };
+  return { ...lost, port, url: `http://127.0.0.1:${port}/slack/events` };
 }
 
 async function botProcess(
@@ -51,43 +43,42 @@ async function botProcess(
   port: number,
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const child = await startBotProcess({
+  const bot = await scope.process({
     double: d,
     inventoryPath: t.inventoryPath,
     port,
     stateDir: join(t.root, "bot-state"),
     env,
   });
-  processes.push(child);
-  return child;
+  return bot.child;
 }
 
-async function terminate(child: ChildProcess): Promise<number | null> {
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const [code] = await exited;
-  return code as number | null;
+const command = (d: SlackDouble, url: string, text: string) => slash(url, d, text);
+const journal = (t: TestTopology) => fileJournal(join(t.root, "bot-state"));
+
+/** Waits until the run's spare start step (held by a gate) has begun; returns its index. */
+async function startStepBegun(t: TestTopology): Promise<number> {
+  const startStep = async () =>
+    (await journal(t)).find(
+      (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
+    ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
+  await waitFor(async () => (await startStep()) !== undefined, {
+    what: "the start step to begin",
+    timeoutMs: 30_000,
+  });
+  return (await startStep())?.index as number;
 }
 
-function command(d: SlackDouble, url: string, text: string) {
-  return postSigned(
-    url,
-    SIGNING_SECRET,
-    slashCommandBody({
-      text,
-      user_id: USERS.alice.id,
-      channel_id: CHANNEL,
-      response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
-    }),
+/** Sends SIGTERM and waits for /readyz to report the drain; `exited` is the process's exit. */
+async function drainAfterSigterm(bot: ChildProcess, port: number) {
+  const exited = once(bot, "exit");
+  bot.kill("SIGTERM");
+  await waitFor(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) === 503,
+    { what: "/readyz to report the drain", timeoutMs: 30_000 },
   );
-}
-
-async function journal(t: TestTopology): Promise<JournalRecord[]> {
-  const text = await readFile(join(t.root, "bot-state", "journal.log"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.length > 9)
-    .map((line) => JSON.parse(line.slice(9)) as JournalRecord);
+  return { exited };
 }
 
 const delivered = (call: RecordedCall) =>
@@ -170,54 +161,21 @@ describe("SIGTERM", () => {
   it("during a run: new requests are refused, the step in progress finishes, no further step runs, and the next start offers Resume", {
     timeout: 150_000,
   }, async () => {
-    // The spare's start step waits for this file: the test decides when the step ends.
-    const gateDir = await mkdtemp(join(tmpdir(), "rfb-shutdown-gate-"));
-    const gate = join(gateDir, "go");
-    const {
-      topology: t,
-      double: d,
-      port,
-      url,
-      m,
-      keys,
-    } = await lostMaster({
-      start: `while [ ! -e ${gate} ]; do sleep 0.1; done; redis-server {config}`,
-    });
+    const gate = await scope.gate();
+    const { topology: t, double: d, port, url, m, keys } = await lostMaster({ start: gate.start });
     const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "0" });
     await command(d, url, "failover cache-test --mode replace");
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
     const ts = String((root.response.body as { ts: string }).ts);
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
-      ),
-    );
-    const startStep = async () =>
-      (await journal(t)).find(
-        (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
-      ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
-    await waitFor(async () => (await startStep()) !== undefined, {
-      what: "the start step to begin",
-      timeoutMs: 30_000,
-    });
-    const step = (await startStep())?.index as number;
+    await click(url, d, ts, ACTIONS.approve, USERS.bob);
+    const step = await startStepBegun(t);
 
     // SIGTERM while the step is held: the bot drains and waits for the step.
-    const exited = once(bot, "exit");
-    bot.kill("SIGTERM");
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status)) ===
-        503,
-      { what: "/readyz to report the drain", timeoutMs: 30_000 },
-    );
+    const { exited } = await drainAfterSigterm(bot, port);
     const refused = await command(d, url, "status cache-test");
     expect(JSON.parse(refused.body).text).toMatch(/The bot is restarting; nothing was done/);
-    await writeFile(gate, "");
+    await gate.open();
     const [code] = await exited;
-    await rm(gateDir, { recursive: true, force: true });
     expect(code).toBe(0);
     // The thread says why the run stopped.
     expect(
@@ -245,31 +203,10 @@ describe("SIGTERM", () => {
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
 
     await botProcess(t, d, port);
-    const offer = await d.waitForCall(
-      "chat.postMessage",
-      (call) => JSON.stringify(call.args).includes("This run was interrupted"),
-      30_000,
-    );
-    expect(offer.args.thread_ts).toBe(ts);
+    const { offerTs } = await resumeOffer(d, ts);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Interrupted/);
-    const offerTs = String((offer.response.body as { ts: string }).ts);
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, {
-          channel: CHANNEL,
-          ts: offerTs,
-          actionId: ACTIONS.resume,
-          user: USERS.bob,
-        }),
-      ),
-    );
-    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
-      what: "the resumed run",
-      timeoutMs: 60_000,
-    });
-    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    await click(url, d, offerTs, ACTIONS.resume, USERS.bob);
+    expect(await runEnded(d, ts, "the resumed run")).toMatch(/Succeeded/);
     // Resumed after the step that finished; every server's role, and no key lost.
     const attempts = (await journal(t))
       .filter((record) => record.type === "run-started")
@@ -282,6 +219,60 @@ describe("SIGTERM", () => {
     expect((await info(m["machine-c"]!)).role).toBe("master");
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
     expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect(await dbsize(m["machine-b"]!)).toBe(keys);
+  });
+  it("while it drains, a click on another button (a Reject Slack still showed) is answered that nothing was done, and Abort still stops the run", {
+    timeout: 150_000,
+  }, async () => {
+    const gate = await scope.gate();
+    const { topology: t, double: d, port, url, m, keys } = await lostMaster({ start: gate.start });
+    // No run grace to speak of: the drain lasts until the run ends (here: by Abort).
+    const bot = await botProcess(t, d, port, { SHUTDOWN_RUN_GRACE_SECONDS: "3600" });
+    await command(d, url, "failover cache-test --mode replace");
+    const ts = await rootOfNewPlan(d);
+    // Bob's Slack still shows the request's buttons when he clicks Reject, after the drain began.
+    const staleReject = blockActionsBody(
+      clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.reject, user: USERS.bob }),
+    );
+    await click(url, d, ts, ACTIONS.approve, USERS.bob);
+    const step = await startStepBegun(t);
+
+    const { exited } = await drainAfterSigterm(bot, port);
+    expect((await postSigned(url, SIGNING_SECRET, staleReject)).status).toBe(200);
+    await waitFor(
+      async () =>
+        d.ephemerals.some(
+          (message) =>
+            message.user === USERS.bob.id &&
+            /The bot is restarting; nothing was done/.test(message.text ?? ""),
+        ),
+      { what: "the answer to the click", timeoutMs: 30_000 },
+    );
+    // Nothing was done: the run was not rejected and goes on.
+    expect((await journal(t)).some((record) => record.type === "run-finished")).toBe(false);
+
+    await click(url, d, ts, ACTIONS.abort, USERS.bob);
+    await waitFor(async () => /Abort requested by/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the abort to show on the root message",
+      timeoutMs: 30_000,
+    });
+    await gate.open();
+    expect((await exited)[0]).toBe(0);
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Aborted/);
+    const records = await journal(t);
+    expect(records.filter((record) => record.type === "run-finished")).toMatchObject([
+      { aborted: true, abortedBy: USERS.bob.id },
+    ]);
+    // The step in progress finished; no further step ran.
+    expect(
+      records.some((record) => record.type === "step-started" && record.index === step + 1),
+    ).toBe(false);
+    // Every server's role: A down, C started by the step (master, every key), B still a
+    // replica of the lost A with every key.
+    expect((await info(m["machine-a"]!).catch(() => ({ role: "down" }))).role).toBe("down");
+    expect((await info(m["machine-c"]!)).role).toBe("master");
+    expect(await dbsize(m["machine-c"]!)).toBe(keys);
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
     expect(await dbsize(m["machine-b"]!)).toBe(keys);
   });
 });

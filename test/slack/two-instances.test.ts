@@ -1,72 +1,29 @@
-import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/slack/types.js";
-import { allocateAddressBlock, freePort } from "../harness/addresses.js";
-import { type RedisServer, startRedis, waitFor } from "../harness/redis-server.js";
-import type { MachineSpec, TestTopology } from "../harness/topology.js";
-import { dbsize, info, lostMasterTopology } from "../integration/helpers.js";
+import { waitFor } from "../harness/redis-server.js";
+import type { MachineSpec } from "../harness/topology.js";
+import { dbsize, info } from "../integration/helpers.js";
+import { blockActionsBody, clickButton, messageText, postSigned } from "../slack-double/index.js";
+import { CHANNEL, SIGNING_SECRET, USERS } from "./bot-harness.js";
 import {
-  blockActionsBody,
-  clickButton,
-  messageText,
-  postSigned,
-  type SlackDouble,
-  slashCommandBody,
-  startSlackDouble,
-} from "../slack-double/index.js";
-import {
-  CHANNEL,
-  type RunningBot,
-  SIGNING_SECRET,
-  startBot,
-  startBotProcess,
-  USERS,
-} from "./bot-harness.js";
+  click,
+  redisJournal as journal,
+  lifecycleScope,
+  resumeOffer,
+  rootOfNewPlan,
+  runEnded,
+  slash,
+  terminate,
+} from "./lifecycle-setup.js";
 
-let topology: TestTopology | undefined;
-let controlPlane: RedisServer | undefined;
-let double: SlackDouble | undefined;
-const bots: RunningBot[] = [];
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const bot of bots.splice(0)) await bot.close().catch(() => undefined);
-  await double?.close();
-  await controlPlane?.stop();
-  await topology?.close();
-  topology = undefined;
-  controlPlane = undefined;
-  double = undefined;
-});
+const scope = lifecycleScope();
 
 async function setUp(spare: Partial<MachineSpec> = {}) {
-  const lost = await lostMasterTopology(spare);
-  topology = lost.topology;
-  const { m, keys } = lost;
-  const ip = allocateAddressBlock().ip(1);
-  controlPlane = await startRedis({
-    name: "control-plane",
-    host: ip,
-    port: await freePort(ip),
-    dir: join(topology.root, "control-plane"),
-  });
-  double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
-  const stateUrl = `redis://${controlPlane.host}:${controlPlane.port}/0`;
-  return { m, keys, t: topology, d: double, stateUrl };
-}
-
-async function rootOfNewPlan(d: SlackDouble): Promise<string> {
-  const call = await d.waitForCall(
-    "chat.postMessage",
-    (candidate) => !candidate.args.thread_ts,
-    20_000,
-  );
-  return String((call.response.body as { ts: string }).ts);
+  const lost = await scope.lostMaster(spare, { controlPlane: true });
+  const { m, keys, topology: t, double: d, controlPlane, stateUrl } = lost;
+  return { m, keys, t, d, controlPlane: controlPlane!, stateUrl: stateUrl! };
 }
 
 describe("two bot instances sharing STATE_REDIS_URL", () => {
@@ -74,23 +31,22 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
     const { t, d, m } = await setUp();
     const b = m["machine-b"]!;
     await expect(
-      startBot(t.inventoryPath, { STATE_REDIS_URL: `redis://${b.ip}:${b.port}/0` }, { double: d }),
+      scope.bot(t.inventoryPath, { STATE_REDIS_URL: `redis://${b.ip}:${b.port}/0` }, { double: d }),
     ).rejects.toThrow(/cluster cache-test host machine-b/);
   });
 
   it("the same Approve click reaching both instances at the same moment starts exactly one run", async () => {
     const { m, keys, t, d, stateUrl } = await setUp();
-    const one = await startBot(
+    const one = await scope.bot(
       t.inventoryPath,
       { STATE_REDIS_URL: stateUrl, STATE_DIR: join(t.root, "one") },
       { double: d },
     );
-    const two = await startBot(
+    const two = await scope.bot(
       t.inventoryPath,
       { STATE_REDIS_URL: stateUrl, STATE_DIR: join(t.root, "two") },
       { double: d },
     );
-    bots.push(one, two);
     await one.command("failover cache-test --mode replace");
     const ts = await rootOfNewPlan(d);
     const body = blockActionsBody(
@@ -129,83 +85,106 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
   it("when the executing instance dies, the other one sees the lease expire and offers Resume in the thread", {
     timeout: 240_000,
   }, async () => {
-    const { m, keys, t, d, stateUrl } = await setUp({ start: "sleep 6; redis-server {config}" });
-    const start = async (port: number, dir: string) => {
-      const child = await startBotProcess({
+    const { m, keys, t, d, stateUrl, controlPlane } = await setUp({
+      start: "sleep 6; redis-server {config}",
+    });
+    const start = (dir: string) =>
+      scope.process({
         double: d,
         inventoryPath: t.inventoryPath,
-        port,
         stateDir: join(t.root, dir),
         env: { STATE_REDIS_URL: stateUrl },
       });
-      children.push(child);
-      return child;
-    };
-    const [portOne, portTwo] = [await freePort("0.0.0.0"), await freePort("0.0.0.0")];
-    const one = await start(portOne, "one");
-    await start(portTwo, "two");
-    const urlOne = `http://127.0.0.1:${portOne}/slack/events`;
-    await postSigned(
-      urlOne,
-      SIGNING_SECRET,
-      slashCommandBody({
-        text: "failover cache-test --mode replace",
-        user_id: USERS.alice.id,
-        channel_id: CHANNEL,
-        response_url: d.responseUrl(),
-      }),
-    );
+    const one = await start("one");
+    const two = await start("two");
+    await slash(one.url, d, "failover cache-test --mode replace");
     const ts = await rootOfNewPlan(d);
-    await postSigned(
-      urlOne,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.approve, user: USERS.bob }),
-      ),
-    );
+    await click(one.url, d, ts, ACTIONS.approve, USERS.bob);
     // Kill the executing instance while the spare's (slow) start command runs.
     await waitFor(
       async () => {
-        const entries = await controlPlane!.client().xrange("rfb:journal", "-", "+");
+        const entries = await controlPlane.client().xrange("rfb:journal", "-", "+");
         return entries.some(([, fields]) =>
           /"type":"step-started".*"title":"Start Redis on machine-c"/.test(fields.join(" ")),
         );
       },
       { what: "the start step to begin", timeoutMs: 30_000 },
     );
-    one.kill("SIGKILL");
-    await once(one, "exit");
+    one.child.kill("SIGKILL");
+    await once(one.child, "exit");
 
-    const offer = await d.waitForCall(
-      "chat.postMessage",
-      (call) =>
-        call.args.thread_ts === ts &&
-        JSON.stringify(call.args).includes("This run was interrupted"),
-      30_000,
-    );
-    const offerTs = String((offer.response.body as { ts: string }).ts);
-    const urlTwo = `http://127.0.0.1:${portTwo}/slack/events`;
-    await postSigned(
-      urlTwo,
-      SIGNING_SECRET,
-      blockActionsBody(
-        clickButton(d, {
-          channel: CHANNEL,
-          ts: offerTs,
-          actionId: ACTIONS.resume,
-          user: USERS.bob,
-        }),
-      ),
-    );
-    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
-      what: "the resumed run",
-      timeoutMs: 60_000,
-    });
-    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    const { offerTs } = await resumeOffer(d, ts);
+    await click(two.url, d, offerTs, ACTIONS.resume, USERS.bob);
+    expect(await runEnded(d, ts, "the resumed run")).toMatch(/Succeeded/);
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
     expect(await dbsize(m["machine-b"]!)).toBe(keys);
     expect(
       d.calls.filter((call) => JSON.stringify(call.args).includes("This run was interrupted")),
     ).toHaveLength(1);
+  });
+  it("two instances starting at once over Slack writes a stopped bot kept: each is sent exactly once", {
+    timeout: 240_000,
+  }, async () => {
+    const { topology: t, double: d, controlPlane, stateUrl, m, keys } = await scope.promote();
+    const env = { STATE_REDIS_URL: stateUrl };
+    const start = (dir: string, extra: Record<string, string> = {}) =>
+      scope.process({
+        double: d,
+        inventoryPath: t.inventoryPath,
+        stateDir: join(t.root, dir),
+        env: { ...env, ...extra },
+      });
+    // A bot stops while Slack answers 500: it keeps the plan message in the journal.
+    const first = await start("first", { SHUTDOWN_FLUSH_SECONDS: "1" });
+    d.failAll("*", { status: 500 });
+    await slash(first.url, d, "failover cache-test --mode promote --dry-run");
+    await d.waitForCall("chat.postMessage", () => true, 30_000);
+    expect(await terminate(first.child)).toBe(0);
+    const kept = (await journal(controlPlane)).filter((record) => record.type === "outbox-pending");
+    expect(kept[0]).toMatchObject({ channel: CHANNEL, write: { kind: "post", root: true } });
+
+    // Two instances start together while Slack still refuses posts: each scans the journal
+    // before it says it started, so both see every kept write still undelivered and race to
+    // claim it. (Slack must answer auth.test for a bot to start at all.)
+    d.clearFaults();
+    d.failAll("chat.postMessage", { status: 500 });
+    const [one, two] = await Promise.all([start("one"), start("two")]);
+    expect(
+      (await journal(controlPlane)).filter((record) => record.type === "outbox-delivered"),
+    ).toEqual([]);
+    d.clearFaults();
+    const deliveries = async () =>
+      (await journal(controlPlane)).filter((record) => record.type === "outbox-delivered");
+    await waitFor(async () => (await deliveries()).length >= kept.length, {
+      what: "the kept writes to be delivered",
+      // The outbox backs off up to 30 s between retries while Slack fails.
+      timeoutMs: 90_000,
+    });
+    await Promise.all([terminate(one.child), terminate(two.child)]);
+    const byId = (a: string[], b: string[]) => String(a[0]).localeCompare(String(b[0]));
+    expect((await deliveries()).map((record) => [record.id, record.outcome]).sort(byId)).toEqual(
+      kept.map((record) => [record.id, "sent"]).sort(byId),
+    );
+    const posts = d
+      .callsTo("chat.postMessage")
+      .filter(
+        (call) =>
+          !call.args.thread_ts &&
+          call.response.status === 200 &&
+          (call.response.body as { ok?: boolean }).ok === true,
+      );
+    expect(posts).toHaveLength(1);
+    const runId = kept[0]?.runId;
+    expect(
+      (await journal(controlPlane)).filter(
+        (record) => record.type === "posted" && record.runId === runId,
+      ),
+    ).toHaveLength(1);
+    // A dry run changes nothing: A down, B and C still its replicas with every key.
+    expect(m["machine-a"]!.server!.isRunning()).toBe(false);
+    for (const name of ["machine-b", "machine-c"]) {
+      expect((await info(m[name]!)).master_host).toBe(m["machine-a"]!.ip);
+      expect(await dbsize(m[name]!)).toBe(keys);
+    }
   });
 });

@@ -10,6 +10,7 @@ import type {
   OutboxTarget,
 } from "../../state/types.js";
 import type { SlackOutbox } from "../outbox.js";
+import { PeriodicScan } from "../periodic-scan.js";
 import type { MessageContent, MessageRef } from "../types.js";
 import type { Job } from "./jobs.js";
 import { pendingRecords } from "./pending.js";
@@ -35,12 +36,16 @@ export class OutboxRedelivery {
   readonly #log: Logger;
   /** Writes this instance claimed, with the ref of each post (replies and updates need it). */
   readonly #mine = new Map<string, MessageRef | undefined>();
-  #timer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
+  readonly #scanner: PeriodicScan;
 
   constructor(options: RedeliveryOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: "outbox-redelivery" });
+    this.#scanner = new PeriodicScan({
+      pass: () => this.#scan(),
+      log: this.#log,
+      failure: "cannot redeliver kept Slack writes",
+    });
   }
 
   /** Records the writes `SlackOutbox.shutdown` returned; returns how many records. */
@@ -60,28 +65,21 @@ export class OutboxRedelivery {
     return records.length;
   }
 
-  /** Scans now, then every `intervalMs` (writes left by an instance that stops meanwhile). */
-  async start(intervalMs: number): Promise<void> {
-    await this.scan();
-    this.#timer = setInterval(() => void this.scan(), intervalMs);
-    this.#timer.unref();
+  /**
+   * Scans now, then every `intervalMs` (writes left by an instance that stops meanwhile);
+   * resolves when the first scan is done.
+   */
+  start(intervalMs: number): Promise<void> {
+    return this.#scanner.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#scanning;
+  stop(): Promise<void> {
+    return this.#scanner.stop();
   }
 
   /** One pass over the journal; concurrent calls share the pass in progress. */
   scan(): Promise<void> {
-    this.#scanning ??= this.#scan()
-      .catch((error: unknown) =>
-        this.#log.error({ err: errorMessage(error) }, "cannot redeliver kept Slack writes"),
-      )
-      .finally(() => {
-        this.#scanning = undefined;
-      });
-    return this.#scanning;
+    return this.#scanner.run();
   }
 
   async #scan(): Promise<void> {
