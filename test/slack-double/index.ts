@@ -23,7 +23,14 @@ export {
 } from "./config.js";
 export { ANY_METHOD, type Fault } from "./faults.js";
 export { type ButtonView, messageButtons, messageText } from "./inspect.js";
-export { type ClickOptions, clickButton } from "./interactions.js";
+export {
+  type ClickOptions,
+  clickButton,
+  readViewReply,
+  type SubmitOptions,
+  submitView,
+  type ViewReply,
+} from "./interactions.js";
 export { blocksCharCount, SLACK_LIMITS, type SlackLimits } from "./limits.js";
 export type { ResponseContext, ResponseEffect, ResponseUrlPost } from "./responses.js";
 export {
@@ -41,3 +48,4 @@ export type {
   SlackMessage,
   UploadedFile,
 } from "./state.js";
+export { type OpenedView, validateView } from "./views.js";
