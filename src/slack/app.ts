@@ -269,6 +269,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       },
     );
     if (outcome.after && !slowWork.addFor(command.user_id, outcome.after)) {
+      outcome.cancel?.();
       log.info({ user: command.user_id }, "slash command refused: too many in progress");
       ops?.metrics.slashCommand(slashKind(command.text), "rate-limited");
       await ack({
@@ -307,6 +308,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       return;
     }
     if (!slowWork.addFor(body.user.id, outcome.after)) {
+      outcome.cancel();
       await ack({
         response_action: "errors",
         errors: {

@@ -35,6 +35,8 @@ export interface CommandOutcome {
   ack?: MessageContent;
   /** Slow work (preflight, posting the plan) started after the ack. */
   after?: () => Promise<void>;
+  /** Called instead of `after` when it is not started (too many requests in progress). */
+  cancel?: () => void;
   /** Quick work started right after the ack, never queued (opening a form: its trigger expires). */
   immediate?: () => Promise<void>;
 }
@@ -45,7 +47,7 @@ export type OpenForm = (input: CommandInput, respond: Respond) => CommandOutcome
 /** Where a failover request stands once checked: refused (and why, about which field) or accepted. */
 export type FailoverOutcome =
   | { ok: false; message: string; usage: boolean; field?: FailoverField }
-  | { ok: true; ack: MessageContent; after: () => Promise<void> };
+  | { ok: true; ack: MessageContent; after: () => Promise<void>; cancel: () => void };
 
 /** How a plan that Slack refused to post is explained to whoever asked for it. */
 const UNPOSTABLE: Record<string, (channel: string, invite: string) => string> = {
@@ -159,7 +161,11 @@ export class SlashCommands {
         message: `a failover of \`${command.cluster}\` is being planned right now; wait for its plan`,
       };
     }
+    // Only a real request holds the cluster here: a dry run neither takes nor frees it.
     if (!command.dryRun) this.#planning.add(command.cluster);
+    const release = () => {
+      if (!command.dryRun) this.#planning.delete(command.cluster);
+    };
     return {
       ok: true,
       ack: {
@@ -169,9 +175,10 @@ export class SlashCommands {
         try {
           await this.#planAndPost(command, input, respond);
         } finally {
-          this.#planning.delete(command.cluster);
+          release();
         }
       },
+      cancel: release,
     };
   }
 

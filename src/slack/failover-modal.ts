@@ -39,7 +39,14 @@ export type FormOutcome =
   /** Shown under the form's fields (`response_action: "errors"`); the form stays open. */
   | { ok: false; errors: Record<string, string> }
   /** The form closes; `ack` goes to the requester through `respond`, `after` plans the failover. */
-  | { ok: true; ack: MessageContent; after: () => Promise<void>; respond: Respond };
+  | {
+      ok: true;
+      ack: MessageContent;
+      after: () => Promise<void>;
+      /** Called instead of `after` when it is not started. */
+      cancel: () => void;
+      respond: Respond;
+    };
 
 const FIELD_BLOCKS: Record<FailoverField, string> = {
   cluster: FORM.blocks.cluster,
@@ -161,7 +168,7 @@ export class FailoverModal {
       { user: submission.user, channel: target.channel, cluster },
       "failover requested in the form",
     );
-    return { ok: true, ack: outcome.ack, after: outcome.after, respond };
+    return { ok: true, ack: outcome.ack, after: outcome.after, cancel: outcome.cancel, respond };
   }
 
   #nothingHere(channel: string): string {
