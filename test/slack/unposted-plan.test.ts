@@ -1,4 +1,6 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { ACTIONS } from "../../src/slack/types.js";
 import { waitFor, waitForReplicaSync } from "../harness/redis-server.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
@@ -27,6 +29,13 @@ beforeAll(async () => {
   ]);
   m = topology.machines as Record<string, Machine>;
   await waitForReplicaSync(m["machine-a"]!.server!, m["machine-b"]!.server!);
+  // Probes wait as long as a frozen server stays frozen: `status` is then in progress until
+  // the test thaws it, whatever the machine's speed.
+  const inventory = parse(await readFile(topology.inventoryPath, "utf8")) as {
+    clusters: Record<string, { timeouts?: Record<string, number> }>;
+  };
+  inventory.clusters["cache-test"]!.timeouts = { connectMs: 600_000, commandMs: 600_000 };
+  await writeFile(topology.inventoryPath, stringify(inventory));
   double = await startSlackDouble({
     channels: [{ id: CHANNEL, name: "incident" }],
     usergroups: { S0ONCALL: [USERS.bob.id] },
@@ -113,4 +122,48 @@ describe("a plan Slack will not post", () => {
       expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
     },
   );
+});
+
+describe("a request refused for too many in progress", () => {
+  it("leaves the cluster free: the next request is planned, not told one is being planned", async () => {
+    const replicaB = m["machine-b"]!.server!;
+    const from = double.responses.length;
+    await replicaB.pause();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const status = await running.command("status cache-test");
+        expect(JSON.parse(status.body).text).toMatch(/Reading the topology of cache-test/);
+      }
+      // machine-b is frozen: Alice's three status commands are still in progress.
+      const refused = await running.command("failover cache-test --mode switchover");
+      expect(JSON.parse(refused.body).text).toMatch(/You already have 3 requests in progress/);
+    } finally {
+      await replicaB.resume();
+    }
+    await waitFor(
+      async () =>
+        double.responses
+          .slice(from)
+          .filter((post) => /machine-b/.test(JSON.stringify(post.payload))).length === 3,
+      { what: "the three status answers", timeoutMs: 60_000 },
+    );
+    const accepted = await running.command("failover cache-test --mode switchover");
+    expect(JSON.parse(accepted.body).text).toMatch(/Preflight for `cache-test`/);
+    const rootCall = await double.waitForCall(
+      "chat.postMessage",
+      (call) =>
+        call.args.channel === CHANNEL &&
+        !call.args.thread_ts &&
+        (call.response.body as { ok: boolean }).ok,
+      30_000,
+    );
+    const ts = String((rootCall.response.body as { ts: string }).ts);
+    await running.click(ts, ACTIONS.reject, USERS.alice);
+    await waitFor(async () => /Rejected/.test(messageText(double.message(CHANNEL, ts)!)), {
+      what: "the rejection",
+      timeoutMs: 10_000,
+    });
+    expect((await info(m["machine-a"]!)).role).toBe("master");
+    expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
+  });
 });
