@@ -244,6 +244,31 @@ describe("the failover form", () => {
     expect(messageText(root)).not.toContain("<!subteam^S0ONCALL>");
   });
 
+  it("tells the requester where the command was typed when Slack will not post the plan, and withdraws it", async () => {
+    const view = await openForm();
+    const from = double.responses.length;
+    double.updateChannel(CHANNEL, { is_member: false });
+    try {
+      const reply = await submit(view, {
+        [FORM.blocks.cluster]: "cache-test",
+        [FORM.blocks.mode]: "switchover",
+      });
+      expect(readViewReply(double, view.id, reply)).toEqual({ action: "clear" });
+      const told = await waitFor(
+        async () =>
+          double.responses
+            .slice(from)
+            .find((post) => /could not be posted/.test(String(post.payload.text))),
+        { what: "the requester to be told", timeoutMs: 30_000 },
+      );
+      expect(told.context).toMatchObject({ channel: CHANNEL, user: USERS.alice.id });
+      expect(String(told.payload.text)).toMatch(/\/invite @redis-failover-bot/);
+    } finally {
+      double.updateChannel(CHANNEL, { is_member: true });
+    }
+    expect(await running.bot.lifecycle.busyRun("cache-test")).toBeUndefined();
+  });
+
   it("tells the requester when Slack refuses to open the form because its trigger expired", async () => {
     const reply = await postSigned(
       running.url,
