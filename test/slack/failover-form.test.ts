@@ -291,6 +291,15 @@ describe("the failover form", () => {
     expect(JSON.stringify(told.payload)).toContain("/redis failover &lt;cluster&gt;");
   });
 
+  it("shares its checks with the typed command: an unknown host is refused at once, naming the cluster's hosts", async () => {
+    const before = roots().length;
+    const reply = await running.command("failover cache-test --spare machine-z");
+    expect(reply.body).toMatch(
+      /cluster `cache-test` has no host `machine-z`; its hosts are: `machine-a`, `machine-b`, `machine-c`/,
+    );
+    expect(roots().length).toBe(before);
+  });
+
   it("is not opened where no cluster may be failed over, and says where to go", async () => {
     const before = double.callsTo("views.open").length;
     const lobby = await running.command("failover", USERS.alice, "C0LOBBY");
