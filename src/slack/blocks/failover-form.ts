@@ -25,16 +25,17 @@ export const FORM = {
   dryRunValue: "dry-run",
 } as const;
 
-/** Slack's limits for modals and their selects. */
+/** Slack's limits for a modal's selects and its private_metadata. */
 export const FORM_LIMITS = {
-  title: 24,
   options: 100,
   optionGroups: 100,
   optionText: 75,
   optionValue: 150,
-  label: 2000,
   privateMetadata: 3000,
 } as const;
+
+/** Most hosts one select offers, over all clusters. */
+const HOST_OPTIONS = 500;
 
 const MODE_TEXT: Record<Mode, string> = {
   switchover: "switchover: the master answers; hand over, lose no write",
@@ -66,7 +67,7 @@ export function failoverForm(
     option("Let the bot choose", FORM.autoMode),
     ...MODES.map((mode) => option(MODE_TEXT[mode], mode)),
   ];
-  const blocks: KnownBlock[] = [
+  const blocks = [
     {
       type: "input",
       block_id: FORM.blocks.cluster,
@@ -135,42 +136,69 @@ export function failoverForm(
     submit: plain("Plan it"),
     close: plain("Cancel"),
     private_metadata: privateMetadata,
-    blocks,
+    blocks: blocks.filter((block): block is KnownBlock => block !== undefined),
   };
 }
 
-/** A select of the clusters' hosts, grouped by cluster when there is more than one. */
+/**
+ * A select of the clusters' hosts, grouped by cluster when there is more than one. At most
+ * `HOST_OPTIONS` hosts in all, so that the view stays far below Slack's 250 kB; the hint says
+ * when some are left out (they can still be named in the typed command).
+ */
 function hostInput(
   blockId: string,
   actionId: string,
   label: string,
   hint: string,
   clusters: readonly ClusterConfig[],
-): KnownBlock {
-  const optionsOf = (cluster: ClusterConfig) =>
-    cluster.hosts
-      .filter((host) => hostValue(cluster.name, host.name).length <= FORM_LIMITS.optionValue)
-      .slice(0, FORM_LIMITS.options)
-      .map((host) => option(host.name, hostValue(cluster.name, host.name)));
+): KnownBlock | undefined {
+  let room = HOST_OPTIONS;
+  let left = 0;
+  const groups: Array<{ cluster: ClusterConfig; options: PlainTextOption[] }> = [];
+  for (const [i, cluster] of clusters.entries()) {
+    const fitting = cluster.hosts.filter(
+      (host) => hostValue(cluster.name, host.name).length <= FORM_LIMITS.optionValue,
+    );
+    const take =
+      i < FORM_LIMITS.optionGroups ? Math.min(fitting.length, FORM_LIMITS.options, room) : 0;
+    left += cluster.hosts.length - take;
+    room -= take;
+    if (take === 0) continue;
+    groups.push({
+      cluster,
+      options: fitting
+        .slice(0, take)
+        .map((host) => option(host.name, hostValue(cluster.name, host.name))),
+    });
+  }
+  // A select needs options: with none to offer, the field is left out (name hosts by typing).
+  if (groups.length === 0) return undefined;
   const grouped = clusters.length > 1;
+  const notes = [
+    hint,
+    ...(grouped ? ["Pick a host of the cluster chosen above."] : []),
+    ...(left > 0
+      ? [`${left} host(s) are not listed; name them in /redis failover <cluster>.`]
+      : []),
+  ];
   return {
     type: "input",
     block_id: blockId,
     optional: true,
     label: plain(label),
-    hint: plain(grouped ? `${hint} Pick a host of the cluster chosen above.` : hint),
+    hint: plain(notes.join(" ")),
     element: {
       type: "static_select",
       action_id: actionId,
       placeholder: plain("None: the bot picks"),
       ...(grouped
         ? {
-            option_groups: clusters.slice(0, FORM_LIMITS.optionGroups).map((cluster) => ({
+            option_groups: groups.map(({ cluster, options }) => ({
               label: plain(shorten(cluster.name, FORM_LIMITS.optionText)),
-              options: optionsOf(cluster),
+              options,
             })),
           }
-        : { options: clusters[0] ? optionsOf(clusters[0]) : [] }),
+        : { options: groups[0]?.options ?? [] }),
     },
   } as KnownBlock;
 }
