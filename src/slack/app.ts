@@ -18,6 +18,7 @@ import { SlashCommands } from "./commands.js";
 import type { SlackEnv } from "./env.js";
 import { FailoverModal } from "./failover-modal.js";
 import { FollowUps } from "./follow-ups.js";
+import { scrubContent } from "./outbox/content.js";
 import { OutboxRedelivery } from "./outbox/redeliver.js";
 import { SlackOutbox } from "./outbox.js";
 import { parseSlashCommand } from "./parse-command.js";
@@ -208,7 +209,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
         await outbox.postEphemeral(target.channel, target.user, content);
         return;
       }
-      await postToResponseUrl(target.responseUrl, content).catch((error: unknown) => {
+      const scrubbed = scrubContent(content, options.secrets);
+      await postToResponseUrl(target.responseUrl, scrubbed).catch((error: unknown) => {
         log.warn({ err: errorMessage(error) }, "could not reply through response_url");
       });
     },
@@ -307,7 +309,16 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       await ack({ response_action: "errors", errors: outcome.errors });
       return;
     }
-    if (!slowWork.addFor(body.user.id, outcome.after)) {
+    // The preflight notice goes first; what preflight answers comes after it.
+    let noticed = () => {};
+    const notice = new Promise<void>((resolve) => {
+      noticed = resolve;
+    });
+    const after = async () => {
+      await notice;
+      await outcome.after();
+    };
+    if (!slowWork.addFor(body.user.id, after)) {
       outcome.cancel();
       await ack({
         response_action: "errors",
@@ -318,8 +329,12 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       });
       return;
     }
-    await ack();
-    await outcome.respond(outcome.ack);
+    try {
+      await ack();
+      await outcome.respond(outcome.ack);
+    } finally {
+      noticed();
+    }
   });
   const onButton =
     (handler: ClickHandler, whileDraining = false) =>
@@ -439,6 +454,7 @@ async function postToResponseUrl(url: string, content: MessageContent): Promise<
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ response_type: "ephemeral", replace_original: false, ...content }),
+    signal: AbortSignal.timeout(10_000),
   });
   if (!response.ok) throw new Error(`response_url answered HTTP ${response.status}`);
 }
