@@ -54,6 +54,22 @@ export async function expire(context: RunsContext, runId: string): Promise<void>
   if (now) context.observer.changed(viewOf(now));
 }
 
+/**
+ * Ends a request nobody can act on (its plan could not be shown to approvers) as rejected by
+ * `by`, a system actor such as "slack:not_in_channel", so that it no longer holds its cluster.
+ * The same first-writer-wins decision as Approve and Reject: false if the request was already
+ * decided, or is not awaiting approval (a dry run).
+ */
+export async function withdraw(context: RunsContext, runId: string, by: string): Promise<boolean> {
+  const run = await context.journal.run(runId);
+  if (run?.state !== "awaiting-approval") return false;
+  if (!(await claim(context, `decision:${runId}`, `rejected:${by}`))) return false;
+  await context.journal.decided(run.plan, "rejected", by);
+  context.local.clearExpiry(runId);
+  context.log.warn({ runId, by }, "request withdrawn: its plan could not be shown");
+  return true;
+}
+
 /** A second person approves: the lock is taken, the decision recorded once, the run starts. */
 export async function approve(context: RunsContext, runId: string, user: string): Promise<Reply> {
   const run = await decidable(context, runId);

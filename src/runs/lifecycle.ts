@@ -8,7 +8,7 @@ import type { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { Decisions } from "../state/types.js";
 import { abort } from "./abort.js";
-import { adoptPending, approve, reject, requestApproval } from "./approval.js";
+import { adoptPending, approve, reject, requestApproval, withdraw } from "./approval.js";
 import type { ApproverCheck } from "./approvers.js";
 import { busyRun } from "./busy.js";
 import type { RunsContext } from "./context.js";
@@ -84,6 +84,11 @@ export class RunLifecycle {
 
   reject(runId: string, user: string): Promise<Reply> {
     return reject(this.#context, runId, user);
+  }
+
+  /** Ends a request whose plan nobody can see (Slack refused to post it); false if already decided. */
+  withdraw(runId: string, by: string): Promise<boolean> {
+    return withdraw(this.#context, runId, by);
   }
 
   abort(runId: string, user: string): Promise<Reply> {

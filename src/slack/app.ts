@@ -11,17 +11,20 @@ import { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { StateBackend } from "../state/types.js";
 import { Approvers } from "./approvers.js";
+import { FORM } from "./blocks/failover-form.js";
 import { boltLogger } from "./bolt-logger.js";
 import { type ClickHandler, clickHandlers } from "./clicks.js";
 import { SlashCommands } from "./commands.js";
 import type { SlackEnv } from "./env.js";
+import { FailoverModal } from "./failover-modal.js";
 import { FollowUps } from "./follow-ups.js";
+import { scrubContent } from "./outbox/content.js";
 import { OutboxRedelivery } from "./outbox/redeliver.js";
 import { SlackOutbox } from "./outbox.js";
 import { parseSlashCommand } from "./parse-command.js";
 import { Recovery } from "./recovery.js";
 import { RunMessages } from "./run-messages.js";
-import { ACTIONS } from "./types.js";
+import { ACTIONS, type MessageContent } from "./types.js";
 
 export interface SlackBot {
   app: App;
@@ -159,7 +162,11 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     leaseMs: options.leaseMs,
     log,
   });
-  const messages = new RunMessages({ outbox, log });
+  const messages = new RunMessages({
+    outbox,
+    log,
+    approversOf: (cluster) => options.engine.inventory.clusters.get(cluster)?.approvers ?? [],
+  });
   const lifecycle = new RunLifecycle({
     engine: options.engine,
     journal: options.journal,
@@ -170,13 +177,43 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     log,
     approvalTimeoutMs: env.APPROVAL_TIMEOUT_MINUTES * 60_000,
   });
-  const commands = new SlashCommands({
+  let botName: Promise<string | undefined> | undefined;
+  const commands: SlashCommands = new SlashCommands({
     engine: options.engine,
     lifecycle,
     messages,
     log,
     permalink: async (channel, ts) =>
       (await app.client.chat.getPermalink({ channel, message_ts: ts })).permalink,
+    botName: () => {
+      botName ??= app.client.auth.test().then(
+        (identity) => identity.user,
+        (error: unknown) => {
+          botName = undefined;
+          throw error;
+        },
+      );
+      return botName;
+    },
+    openForm: (input, respond) => form.open(input, respond),
+  });
+  const form = new FailoverModal({
+    inventory: options.engine.inventory,
+    commands,
+    log,
+    openView: async (triggerId, view) => {
+      await app.client.views.open({ trigger_id: triggerId, view });
+    },
+    reply: (target) => async (content) => {
+      if (!target.responseUrl) {
+        await outbox.postEphemeral(target.channel, target.user, content);
+        return;
+      }
+      const scrubbed = scrubContent(content, options.secrets);
+      await postToResponseUrl(target.responseUrl, scrubbed).catch((error: unknown) => {
+        log.warn({ err: errorMessage(error) }, "could not reply through response_url");
+      });
+    },
   });
   const clicks = clickHandlers({ lifecycle, messages, outbox, log });
   const recovery = new Recovery({
@@ -218,7 +255,13 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       return;
     }
     const outcome = commands.command(
-      { text: command.text, user: command.user_id, channel: command.channel_id },
+      {
+        text: command.text,
+        user: command.user_id,
+        channel: command.channel_id,
+        triggerId: command.trigger_id,
+        responseUrl: command.response_url,
+      },
       async (content) => {
         await respond({ response_type: "ephemeral", replace_original: false, ...content }).catch(
           (error: unknown) => {
@@ -228,6 +271,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       },
     );
     if (outcome.after && !slowWork.addFor(command.user_id, outcome.after)) {
+      outcome.cancel?.();
       log.info({ user: command.user_id }, "slash command refused: too many in progress");
       ops?.metrics.slashCommand(slashKind(command.text), "rate-limited");
       await ack({
@@ -236,13 +280,60 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       });
       return;
     }
-    await ack({ response_type: "ephemeral", ...outcome.ack });
+    await (outcome.ack ? ack({ response_type: "ephemeral", ...outcome.ack }) : ack());
+    // Not queued behind slow work: opening a form must use its trigger within 3 seconds.
+    outcome
+      .immediate?.()
+      .catch((error: unknown) =>
+        log.error({ err: errorMessage(error) }, "answering a slash command failed"),
+      );
     if (ops) {
       const kind = slashKind(command.text);
       ops.metrics.slashCommand(
         kind,
-        outcome.after ? "accepted" : kind === "help" ? "answered" : "refused",
+        outcome.after ? "accepted" : kind === "help" || outcome.immediate ? "answered" : "refused",
       );
+    }
+  });
+  app.view(FORM.callbackId, async ({ ack, body, view }) => {
+    if (draining) {
+      await ack({ response_action: "errors", errors: { [FORM.blocks.cluster]: RESTARTING_TEXT } });
+      return;
+    }
+    const outcome = form.submit({
+      user: body.user.id,
+      privateMetadata: view.private_metadata,
+      values: view.state.values as Parameters<FailoverModal["submit"]>[0]["values"],
+    });
+    if (!outcome.ok) {
+      await ack({ response_action: "errors", errors: outcome.errors });
+      return;
+    }
+    // The preflight notice goes first; what preflight answers comes after it.
+    let noticed = () => {};
+    const notice = new Promise<void>((resolve) => {
+      noticed = resolve;
+    });
+    const after = async () => {
+      await notice;
+      await outcome.after();
+    };
+    if (!slowWork.addFor(body.user.id, after)) {
+      outcome.cancel();
+      await ack({
+        response_action: "errors",
+        errors: {
+          [FORM.blocks.cluster]:
+            `You already have ${SLOW_PER_USER} requests in progress (status, history or preflight); try again when they have answered.`,
+        },
+      });
+      return;
+    }
+    try {
+      await ack();
+      await outcome.respond(outcome.ack);
+    } finally {
+      noticed();
     }
   });
   const onButton =
@@ -353,7 +444,19 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
 /** The command's kind for metrics: a fixed set of labels, never the user's text. */
 function slashKind(text: string): string {
   const parsed = parseSlashCommand(text);
-  return parsed.ok ? parsed.command.kind : "invalid";
+  if (!parsed.ok) return "invalid";
+  return parsed.command.kind === "failover-form" ? "failover" : parsed.command.kind;
+}
+
+/** An answer through a response_url (a form's answers reach the channel the command came from). */
+async function postToResponseUrl(url: string, content: MessageContent): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ response_type: "ephemeral", replace_original: false, ...content }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`response_url answered HTTP ${response.status}`);
 }
 
 /** Whether `work` settled within `ms` (no limit when undefined or infinite). */

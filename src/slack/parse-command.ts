@@ -5,16 +5,34 @@ export type SlashCommand =
   | { kind: "help" }
   | { kind: "status"; cluster: string }
   | { kind: "history"; cluster: string }
-  | {
-      kind: "failover";
-      cluster: string;
-      mode?: Mode;
-      spare?: string;
-      replica?: string;
-      dryRun: boolean;
-    };
+  /** `failover` alone: the request is made in a form (a modal). */
+  | { kind: "failover-form" }
+  | FailoverCommand;
 
-export type ParsedCommand = { ok: true; command: SlashCommand } | { ok: false; error: string };
+export interface FailoverCommand {
+  kind: "failover";
+  cluster: string;
+  mode?: Mode;
+  spare?: string;
+  replica?: string;
+  dryRun: boolean;
+}
+
+/** The part of a failover request an error is about (a form shows it under that field). */
+export type FailoverField = "cluster" | "mode" | "spare" | "replica";
+
+export type ParsedCommand =
+  | { ok: true; command: SlashCommand }
+  | { ok: false; error: string; field?: FailoverField };
+
+/** A failover request's values as typed or picked, before they are checked. */
+export interface FailoverValues {
+  cluster?: string | undefined;
+  mode?: string | undefined;
+  spare?: string | undefined;
+  replica?: string | undefined;
+  dryRun: boolean;
+}
 
 /**
  * Parses the text after `/redis` strictly: an unknown flag, a flag without its value or a stray
@@ -34,7 +52,7 @@ export function parseSlashCommand(text: string): ParsedCommand {
     case "history":
       return parseClusterOnly(subcommand, rest);
     case "failover":
-      return parseFailover(rest);
+      return rest.length === 0 ? ok({ kind: "failover-form" }) : parseFailover(rest);
     default:
       return error(`unknown command \`${subcommand}\``);
   }
@@ -58,20 +76,46 @@ function parseFailover(args: string[]): ParsedCommand {
   });
   if (!parsed.ok) return parsed;
   const [cluster, ...stray] = parsed.positionals;
-  if (!cluster) return error("`failover` needs a cluster name");
   if (stray.length > 0) return error(`unexpected \`${stray.join(" ")}\` after the cluster name`);
   const values = parsed.values;
-  const mode = values.mode;
-  if (mode !== undefined && !(MODES as readonly string[]).includes(String(mode))) {
-    return error(`\`--mode ${String(mode)}\` is not a mode; use one of ${MODES.join(", ")}`);
+  const text = (value: string | boolean | undefined) =>
+    typeof value === "string" ? value : undefined;
+  return failoverCommand({
+    cluster,
+    mode: text(values.mode),
+    spare: text(values.spare),
+    replica: text(values.replica),
+    dryRun: values["dry-run"] === true,
+  });
+}
+
+/**
+ * Checks a failover request's values, typed after `/redis failover` or picked in the form:
+ * one set of rules for both. Whether the cluster and hosts exist is the inventory's to say.
+ */
+export function failoverCommand(values: FailoverValues): ParsedCommand {
+  const { cluster, mode } = values;
+  if (!cluster) {
+    return error(
+      "`failover` needs a cluster name (or type `/redis failover` alone to pick one in a form)",
+      "cluster",
+    );
   }
-  const command: SlashCommand = { kind: "failover", cluster, dryRun: values["dry-run"] === true };
+  if (mode !== undefined && !(MODES as readonly string[]).includes(mode)) {
+    return error(`\`--mode ${mode}\` is not a mode; use one of ${MODES.join(", ")}`, "mode");
+  }
+  const command: FailoverCommand = { kind: "failover", cluster, dryRun: values.dryRun };
   if (mode !== undefined) command.mode = mode as Mode;
   for (const flag of ["spare", "replica"] as const) {
     const value = values[flag];
-    if (typeof value !== "string") continue;
-    if (value === "" || value.startsWith("-")) return error(`\`--${flag}\` needs a host name`);
+    if (value === undefined) continue;
+    if (value === "" || value.startsWith("-")) {
+      return error(`\`--${flag}\` needs a host name`, flag);
+    }
     command[flag] = value;
+  }
+  if (command.spare !== undefined && command.spare === command.replica) {
+    return error("`--spare` and `--replica` must name different hosts", "replica");
   }
   return ok(command);
 }
@@ -126,6 +170,6 @@ function ok(command: SlashCommand): ParsedCommand {
   return { ok: true, command };
 }
 
-function error(message: string): ParsedCommand {
-  return { ok: false, error: message };
+function error(message: string, field?: FailoverField): ParsedCommand {
+  return { ok: false, error: message, ...(field ? { field } : {}) };
 }

@@ -28,15 +28,22 @@ export class RunMessages implements RunObserver {
   readonly #log: Logger;
   readonly #roots = new Map<string, MessageRef>();
   readonly #threads = new Map<string, ThreadReporter>();
+  readonly #approversOf: (cluster: string) => readonly string[];
 
-  constructor(options: { outbox: SlackOutbox; log: Logger }) {
+  constructor(options: {
+    outbox: SlackOutbox;
+    log: Logger;
+    /** A cluster's approvers (inventory), mentioned in its root messages while they wait. */
+    approversOf?: (cluster: string) => readonly string[];
+  }) {
     this.#outbox = options.outbox;
     this.#log = options.log.child({ component: "run-messages" });
+    this.#approversOf = options.approversOf ?? (() => []);
   }
 
   /** Posts a new request's root message; resolves with its ts once Slack has it. */
   post(view: RunView & { channel: string }): MessageRef {
-    const fitted = requestMessage(view);
+    const fitted = this.#rootMessage(view);
     // The run travels with its root: if a shutdown keeps the post in the journal, whoever
     // delivers it later records the run's `posted`.
     const root = this.#outbox.post(view.channel, fitted.content, {
@@ -59,7 +66,7 @@ export class RunMessages implements RunObserver {
 
   changed(view: RunView): void {
     const root = this.#root(view);
-    if (root) this.#outbox.update(root, requestMessage(view).content);
+    if (root) this.#outbox.update(root, this.#rootMessage(view).content);
     if (FINAL.has(view.state)) this.#roots.delete(view.runId);
   }
 
@@ -110,6 +117,10 @@ export class RunMessages implements RunObserver {
         ...summary.overflow,
         content: summary.overflow.text,
       });
+  }
+
+  #rootMessage(view: RunView) {
+    return requestMessage({ ...view, approvers: this.#approversOf(view.cluster) });
   }
 
   #root(view: Pick<RunView, "runId" | "channel" | "rootTs">): MessageRef | undefined {

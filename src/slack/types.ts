@@ -20,8 +20,11 @@ export interface MessageRef {
 /** The life of a failover request in Slack. One transition function moves between these. */
 export type RequestState = RunState;
 
-/** Everything the root (approval) message shows, for every state: the lifecycle's view of a run. */
-export type RequestView = Pick<
+/**
+ * Everything the root (approval) message shows, for every state: the lifecycle's view of a run,
+ * and the cluster's approvers (Slack user ids U…/W…, user group ids S…), notified while it waits.
+ */
+export type RequestView = { approvers?: readonly string[] } & Pick<
   RunView,
   | "runId"
   | "cluster"

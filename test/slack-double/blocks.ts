@@ -70,19 +70,36 @@ export function validateBlocks(blocks: unknown, limits: SlackLimits): BlocksReje
   return undefined;
 }
 
+/**
+ * Validates the blocks of a modal view (views.open): up to `maxViewBlocks` of them, input
+ * blocks allowed. Returns the errors, in the same "<reason> [json-pointer:…]" form, with
+ * pointers under `/view/blocks`.
+ */
+export function validateViewBlocks(blocks: unknown, limits: SlackLimits): string[] {
+  if (!Array.isArray(blocks) || !blocks.every(isObject)) {
+    return ["must be an array of block objects [json-pointer:/view/blocks]"];
+  }
+  const v = new BlockValidator(limits, "/view/blocks", true);
+  v.message(blocks, limits.maxViewBlocks);
+  return v.errors;
+}
+
 class BlockValidator {
   readonly errors: string[] = [];
   private readonly blockIds = new Set<string>();
   private readonly actionIds = new Set<string>();
 
-  constructor(private readonly limits: SlackLimits) {}
+  constructor(
+    private readonly limits: SlackLimits,
+    private readonly root = "/blocks",
+    /** Input blocks exist only in modals (and Home tabs), never in messages. */
+    private readonly inputs = false,
+  ) {}
 
-  message(blocks: Json[]): void {
-    if (blocks.length > this.limits.maxBlocksPerMessage) {
-      this.fail("/blocks", `no more than ${this.limits.maxBlocksPerMessage} items allowed`);
-    }
+  message(blocks: Json[], max = this.limits.maxBlocksPerMessage): void {
+    if (blocks.length > max) this.fail(this.root, `no more than ${max} items allowed`);
     blocks.forEach((block, i) => {
-      this.block(block, `/blocks/${i}`);
+      this.block(block, `${this.root}/${i}`);
     });
   }
 
@@ -107,6 +124,7 @@ class BlockValidator {
     else if (b.type === "actions") this.actions(b, at);
     else if (b.type === "markdown") this.markdown(b, at);
     else if (b.type === "image") this.image(b, at);
+    else if (b.type === "input") this.input(b, at);
     else if (b.type === "rich_text" && !Array.isArray(b.elements)) {
       this.fail(`${at}/elements`, "missing required field");
     }
@@ -131,6 +149,94 @@ class BlockValidator {
       }
     }
     if (b.accessory !== undefined) this.element(b.accessory, `${at}/accessory`);
+  }
+
+  private input(b: Json, at: string): void {
+    if (!this.inputs) {
+      this.fail(`${at}/type`, "unsupported type: input");
+      return;
+    }
+    this.text(b.label, `${at}/label`, this.limits.maxInputLabelChars, true);
+    if (b.hint !== undefined) this.text(b.hint, `${at}/hint`, this.limits.maxInputHintChars, true);
+    if (b.optional !== undefined && typeof b.optional !== "boolean") {
+      this.fail(`${at}/optional`, "must be a boolean");
+    }
+    if (b.element === undefined) this.fail(`${at}/element`, "missing required field: element");
+    else this.element(b.element, `${at}/element`);
+  }
+
+  /** static_select, checkboxes and radio_buttons: their options, and initial ones among them. */
+  private choices(el: Json, at: string): void {
+    if (el.placeholder !== undefined) {
+      this.text(el.placeholder, `${at}/placeholder`, this.limits.maxPlaceholderChars, true);
+    }
+    const select = el.type === "static_select" || el.type === "multi_static_select";
+    const values = new Set<string>();
+    if (select && el.option_groups !== undefined) {
+      if (el.options !== undefined) this.fail(at, "must provide either options or option_groups");
+      const groups = el.option_groups;
+      if (!Array.isArray(groups) || groups.length === 0) {
+        this.fail(`${at}/option_groups`, "must be a non-empty array");
+        return;
+      }
+      if (groups.length > this.limits.maxOptionGroups) {
+        this.fail(
+          `${at}/option_groups`,
+          `no more than ${this.limits.maxOptionGroups} items allowed`,
+        );
+      }
+      groups.forEach((group, g) => {
+        const p = `${at}/option_groups/${g}`;
+        if (!isObject(group)) {
+          this.fail(p, "must be an option group object");
+          return;
+        }
+        this.text(group.label, `${p}/label`, this.limits.maxOptionGroupLabelChars, true);
+        this.options(group.options, `${p}/options`, this.limits.maxSelectOptions, true, values);
+      });
+    } else {
+      const max = select ? this.limits.maxSelectOptions : this.limits.maxCheckboxOptions;
+      this.options(el.options, `${at}/options`, max, select, values);
+    }
+    const initial = [
+      ...(isObject(el.initial_option) ? [el.initial_option] : []),
+      ...(Array.isArray(el.initial_options) ? el.initial_options.filter(isObject) : []),
+    ];
+    for (const option of initial) {
+      if (typeof option.value !== "string" || !values.has(option.value)) {
+        this.fail(`${at}/initial_option`, "must match one of the provided options");
+      }
+    }
+  }
+
+  private options(
+    list: unknown,
+    at: string,
+    max: number,
+    plainOnly: boolean,
+    values: Set<string>,
+  ): void {
+    if (!Array.isArray(list) || list.length === 0) {
+      this.fail(at, "missing required field: must be a non-empty array");
+      return;
+    }
+    if (list.length > max) this.fail(at, `no more than ${max} items allowed`);
+    list.forEach((option, i) => {
+      const p = `${at}/${i}`;
+      if (!isObject(option)) {
+        this.fail(p, "must be an option object");
+        return;
+      }
+      this.text(option.text, `${p}/text`, this.limits.maxOptionTextChars, plainOnly);
+      if (typeof option.value !== "string" || option.value.length === 0) {
+        this.fail(`${p}/value`, "missing required field: value");
+        return;
+      }
+      this.maxLen(option.value, `${p}/value`, this.limits.maxOptionValueChars);
+      if (values.has(option.value))
+        this.fail(`${p}/value`, `duplicate option value: ${option.value}`);
+      values.add(option.value);
+    });
   }
 
   private context(b: Json, at: string): void {
@@ -201,6 +307,10 @@ class BlockValidator {
     );
     if (el.type === "image") {
       this.imageElement(el, at);
+      return;
+    }
+    if (["static_select", "multi_static_select", "checkboxes", "radio_buttons"].includes(el.type)) {
+      this.choices(el, at);
       return;
     }
     if (el.type !== "button") return;

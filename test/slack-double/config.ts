@@ -7,6 +7,14 @@ export interface ChannelSpec {
   is_private?: boolean;
   /** When given, chat.postEphemeral to anyone else fails with `user_not_in_channel`. */
   members?: string[];
+  /**
+   * Whether the bot is a member (default true). If not, chat.postMessage and
+   * chat.postEphemeral fail as Slack's do: `not_in_channel` in a public channel,
+   * `channel_not_found` in a private one (the bot cannot see it).
+   */
+  is_member?: boolean;
+  /** An archived channel: posting fails with `is_archived`. */
+  is_archived?: boolean;
 }
 
 export interface UserSpec {
@@ -70,6 +78,18 @@ export function resolveConfig(o: SlackDoubleOptions): DoubleConfig {
     limits: { ...SLACK_LIMITS, ...o.limits },
     strictThreads: o.strictThreads ?? true,
   };
+}
+
+/**
+ * Why the bot cannot post in `channel` (Slack's error code), if it cannot: archived, or the
+ * bot is not a member (a private channel it is not in does not exist as far as it can tell).
+ */
+export function postingRefusal(config: DoubleConfig, channel: string): string | undefined {
+  const spec = config.channels?.get(channel);
+  if (!spec) return undefined;
+  if (spec.is_member === false) return spec.is_private ? "channel_not_found" : "not_in_channel";
+  if (spec.is_archived) return "is_archived";
+  return undefined;
 }
 
 /** Channel id for an id or a name ("#ops" / "ops"); undefined when the channel does not exist. */

@@ -10,6 +10,11 @@
  *   const [plan] = double.messages("C0OPS"); messageButtons(plan); double.thread("C0OPS", ts);
  *   await postSigned(url, signingSecret, blockActionsBody(clickButton(double, { ... })));
  *   double.failNext("chat.update", { status: 429, retryAfterSec: 3 });
+ *   // Modals: a slash command's trigger_id must come from the double to open a view.
+ *   slashCommandBody({ ..., trigger_id: double.triggerId() }); const [view] = double.views;
+ *   await postSigned(url, signingSecret, viewSubmissionBody(submitView(double, {
+ *     viewId: view.id, user, values: { block_id: "option value" } })));
+ *   double.updateChannel("C0OPS", { is_member: false }); // chat.postMessage: not_in_channel
  *   await double.close();
  */
 export { type BlocksRejection, validateBlocks } from "./blocks.js";
@@ -23,7 +28,14 @@ export {
 } from "./config.js";
 export { ANY_METHOD, type Fault } from "./faults.js";
 export { type ButtonView, messageButtons, messageText } from "./inspect.js";
-export { type ClickOptions, clickButton } from "./interactions.js";
+export {
+  type ClickOptions,
+  clickButton,
+  readViewReply,
+  type SubmitOptions,
+  submitView,
+  type ViewReply,
+} from "./interactions.js";
 export { blocksCharCount, SLACK_LIMITS, type SlackLimits } from "./limits.js";
 export type { ResponseContext, ResponseEffect, ResponseUrlPost } from "./responses.js";
 export {
@@ -41,3 +53,4 @@ export type {
   SlackMessage,
   UploadedFile,
 } from "./state.js";
+export { type OpenedView, validateView } from "./views.js";

@@ -25,6 +25,26 @@ export const SLACK_LIMITS = {
   maxMessageTextChars: 40000,
   /** The double's cap on `blocksCharCount(blocks)`; over it -> `msg_blocks_too_long`. */
   maxTotalBlockChars: 13000,
+  /** Modals (views.open): title, submit and close texts. */
+  maxViewTitleChars: 24,
+  maxViewButtonChars: 24,
+  maxViewBlocks: 100,
+  maxViewCallbackIdChars: 255,
+  maxPrivateMetadataChars: 3000,
+  /** views.open refuses a view whose JSON is larger (`view_too_large`). */
+  maxViewBytes: 250_000,
+  maxInputLabelChars: 2000,
+  maxInputHintChars: 2000,
+  /** static_select: options, or option groups (each with at most this many options). */
+  maxSelectOptions: 100,
+  maxOptionGroups: 100,
+  maxOptionGroupLabelChars: 75,
+  maxCheckboxOptions: 10,
+  maxOptionTextChars: 75,
+  maxOptionValueChars: 150,
+  maxPlaceholderChars: 150,
+  /** A trigger_id can open one view, within this long of the interaction that carried it. */
+  triggerTtlMs: 3000,
   /** A response_url accepts this many posts... */
   responseUrlMaxUses: 5,
   /** ...within this long of being issued. */

@@ -1,4 +1,4 @@
-import { type DoubleConfig, resolveChannel } from "./config.js";
+import { type DoubleConfig, postingRefusal, resolveChannel } from "./config.js";
 import { type ApiError, checkContent } from "./content.js";
 import type { SlackMessage, SlackState } from "./state.js";
 
@@ -34,6 +34,8 @@ function threadOf(ctx: MethodContext, channel: string): { ts?: string } | ApiErr
 const postMessage: Handler = (ctx) => {
   const channel = resolveChannel(ctx.config, ctx.args.channel);
   if (!channel) return fail("channel_not_found");
+  const refused = postingRefusal(ctx.config, channel);
+  if (refused) return fail(refused);
   const thread = threadOf(ctx, channel);
   if ("error" in thread) return thread;
   const checked = checkContent(ctx.args, ctx.config.limits);
@@ -70,6 +72,8 @@ const deleteMessage: Handler = (ctx) => {
 const postEphemeral: Handler = (ctx) => {
   const channel = resolveChannel(ctx.config, ctx.args.channel);
   if (!channel) return fail("channel_not_found");
+  const refused = postingRefusal(ctx.config, channel);
+  if (refused) return fail(refused);
   const user = str(ctx.args.user);
   if (!user) return fail("user_not_found");
   const members = ctx.config.channels?.get(channel)?.members;
@@ -214,12 +218,17 @@ const conversationsInfo: Handler = (ctx) => {
       name: spec?.name ?? channel.toLowerCase(),
       is_channel: true,
       is_private: spec?.is_private ?? false,
-      is_member: true,
+      is_member: spec?.is_member ?? true,
+      is_archived: spec?.is_archived ?? false,
     },
   };
 };
 
+const viewsOpen: Handler = (ctx) =>
+  ctx.state.views.open(ctx.args, ctx.config.limits, ctx.config.identity);
+
 export const METHODS: Record<string, Handler> = {
+  "views.open": viewsOpen,
   "auth.test": authTest,
   "chat.postMessage": postMessage,
   "chat.update": update,

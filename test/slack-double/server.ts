@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CallLog, type RecordedCall, type RecordedResponse } from "./call-log.js";
-import { type DoubleConfig, resolveConfig, type SlackDoubleOptions } from "./config.js";
+import {
+  type ChannelSpec,
+  type DoubleConfig,
+  resolveConfig,
+  type SlackDoubleOptions,
+} from "./config.js";
 import { type Fault, FaultPlan, faultResponse } from "./faults.js";
 import type { SlackLimits } from "./limits.js";
 import { type ApiResult, METHODS } from "./methods.js";
@@ -14,6 +19,7 @@ import {
   SlackState,
   type UploadedFile,
 } from "./state.js";
+import { type OpenedView, wireView } from "./views.js";
 import { mediaType, parseBody, readBody, requestToken, sendJson } from "./wire.js";
 
 /** Method name recorded for POSTs of file bytes to an `upload_url`. */
@@ -140,6 +146,38 @@ export class SlackDouble {
 
   setUsergroup(id: string, users: string[]): void {
     this.config.usergroups.set(id, [...users]);
+  }
+
+  /**
+   * Changes a channel as a person would: `{ is_member: true }` is `/invite @bot`,
+   * `{ is_archived: false }` unarchives it. The channel must have been given at start.
+   */
+  updateChannel(id: string, patch: Partial<Omit<ChannelSpec, "id">>): void {
+    const spec = this.config.channels?.get(id);
+    if (!spec) throw new Error(`the double has no channel ${id}`);
+    Object.assign(spec, patch);
+  }
+
+  // --- modals -------------------------------------------------------------------------------
+
+  /**
+   * A trigger_id for an interaction payload (slash command, click), registered so that
+   * views.open accepts it once; `ageMs` makes one issued that long ago (expired past 3 s).
+   */
+  triggerId(options: { ageMs?: number } = {}): string {
+    return this.state.views.issueTrigger(options.ageMs);
+  }
+
+  /** Modals opened with views.open, oldest first. */
+  get views(): OpenedView[] {
+    return structuredClone(this.state.views.opened);
+  }
+
+  /** The view of an opened modal as Slack sends it in a view_submission, with `values`. */
+  submittedView(id: string, values: Record<string, unknown>): Record<string, unknown> {
+    const opened = this.state.views.find(id);
+    if (!opened) throw new Error(`no view ${id} was opened`);
+    return wireView(opened, this.config.identity, values);
   }
 
   // --- fault injection ----------------------------------------------------------------------

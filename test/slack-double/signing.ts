@@ -140,6 +140,39 @@ export function blockActionsBody(o: BlockActionsOptions): string {
   return new URLSearchParams({ payload: JSON.stringify(blockActionsPayload(o)) }).toString();
 }
 
+export interface ViewSubmissionOptions {
+  user: ActionUser;
+  /** The view as Slack sends it back: id, callback_id, private_metadata, state.values, … */
+  view: Record<string, unknown>;
+  trigger_id?: string;
+  team?: { id: string; domain: string };
+  api_app_id?: string;
+  token?: string;
+}
+
+/** The view_submission payload of a person pressing a modal's submit button, shaped like Slack's. */
+export function viewSubmissionPayload(o: ViewSubmissionOptions): Record<string, unknown> {
+  const team = o.team ?? { id: o.user.team_id ?? "T0DOUBLE01", domain: "double-workspace" };
+  const username = o.user.username ?? o.user.name ?? o.user.id.toLowerCase();
+  return {
+    type: "view_submission",
+    team,
+    user: { id: o.user.id, username, name: o.user.name ?? username, team_id: team.id },
+    api_app_id: o.api_app_id ?? "A0DOUBLEAPP",
+    token: o.token ?? "verification-token-unused",
+    trigger_id: o.trigger_id ?? triggerId(),
+    view: o.view,
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
+/** `payload=<urlencoded JSON>` of a view_submission. */
+export function viewSubmissionBody(o: ViewSubmissionOptions): string {
+  return new URLSearchParams({ payload: JSON.stringify(viewSubmissionPayload(o)) }).toString();
+}
+
 export interface ReceiverReply {
   status: number;
   body: string;

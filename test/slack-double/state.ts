@@ -1,5 +1,7 @@
 /** The double's in-memory workspace: messages, ephemerals, files and response_url posts. */
 
+import { Views } from "./views.js";
+
 export interface BotIdentity {
   team_id: string;
   team: string;
@@ -77,6 +79,8 @@ export class SlackState {
   readonly clock = new TsClock();
   readonly ephemerals: EphemeralMessage[] = [];
   readonly uploads = new Map<string, UploadedFile>();
+  /** trigger_ids and the modals opened with them. */
+  readonly views = new Views();
   private readonly channels = new Map<string, SlackMessage[]>();
   private idCounter = 0;
 

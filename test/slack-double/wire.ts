@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
 
 /** Arguments Slack's form encoding carries as JSON strings; decoded so tests see structures. */
-const JSON_FIELDS = new Set(["blocks", "attachments", "files", "metadata", "file_ids"]);
+const JSON_FIELDS = new Set(["blocks", "attachments", "files", "metadata", "file_ids", "view"]);
 
 export interface ParsedBody {
   args: Record<string, unknown>;

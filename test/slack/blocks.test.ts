@@ -11,7 +11,12 @@ import {
   stepMessage,
   summaryMessage,
 } from "../../src/slack/blocks/index.js";
-import { ACTIONS, type MessageContent, type RequestState } from "../../src/slack/types.js";
+import {
+  ACTIONS,
+  type MessageContent,
+  type RequestState,
+  type RequestView,
+} from "../../src/slack/types.js";
 import { assessTopology } from "../../src/topology/assess.js";
 import { describeNode } from "../../src/topology/describe.js";
 import { validateBlocks } from "../slack-double/blocks.js";
@@ -76,7 +81,7 @@ function expectBalancedFences(content: MessageContent): void {
   }
 }
 
-function stateFor(state: RequestState) {
+function stateFor(state: RequestState, more: Partial<RequestView> = {}) {
   const plan = promotePlan();
   const extra = {
     approved: { approver: APPROVER },
@@ -86,7 +91,7 @@ function stateFor(state: RequestState) {
     aborted: { approver: APPROVER, decidedBy: CAROL, result: abortedResult(plan, 2) },
     rejected: { decidedBy: CAROL },
   } as const;
-  return view(plan, state, (extra as Record<string, object>)[state] ?? {});
+  return view(plan, state, { ...((extra as Record<string, object>)[state] ?? {}), ...more });
 }
 
 describe("requestMessage", () => {
@@ -155,6 +160,50 @@ describe("requestMessage", () => {
     expect(confirmText).toContain("machine-b");
     const reject = actions?.type === "actions" ? actions.elements[1] : undefined;
     expect(reject?.type === "button" && reject.confirm).toBeFalsy();
+  });
+
+  it("awaiting approval: mentions the approvers, users as <@U…> and groups as <!subteam^S…>, in the blocks and the notification text", () => {
+    const fitted = requestMessage(
+      view(promotePlan(), "awaiting-approval", {
+        approvers: ["U0APPROVER", "S0ONCALL", "W0GRIDUSER", "<!channel>"],
+      }),
+    );
+    expectValid(fitted.content);
+    const blocks = blockText(fitted.content);
+    for (const mention of ["<@U0APPROVER>", "<!subteam^S0ONCALL>", "<@W0GRIDUSER>"]) {
+      expect(blocks).toContain(mention);
+      expect(fitted.content.text).toContain(mention);
+    }
+    // An id that is neither a user nor a group stays text: it never becomes markup.
+    expect(blocks).toContain("&lt;!channel&gt;");
+    expect(`${blocks}${fitted.content.text}`).not.toContain("<!channel>");
+    expect(fitted.content.blocks?.map((block) => block.block_id)).toContain(
+      REQUEST_BLOCKS.approvers,
+    );
+  });
+
+  it("mentions the approvers only while the request waits for them", () => {
+    for (const state of STATES.filter((s) => s !== "awaiting-approval")) {
+      const content = requestMessage(
+        stateFor(state, { approvers: ["U0APPROVER", "S0ONCALL"] }),
+      ).content;
+      expect(`${blockText(content)}${content.text}`, state).not.toMatch(/<@U0APPROVER>|subteam/);
+    }
+  });
+
+  it("keeps within Slack's limits with hundreds of approvers, naming as many as fit and counting the rest", () => {
+    const approvers = Array.from({ length: 400 }, (_, i) =>
+      i % 2 ? `U0USER${String(i).padStart(5, "0")}` : `S0GROUP${String(i).padStart(5, "0")}`,
+    );
+    const fitted = requestMessage(view(hugePlan(), "awaiting-approval", { approvers }));
+    expectValid(fitted.content);
+    const text = blockText(fitted.content);
+    expect(text).toContain("<!subteam^S0GROUP00000>");
+    expect(text).toMatch(/and \d+ more/);
+    expect(messageButtons(fitted.content).map((button) => button.text)).toEqual([
+      "Approve",
+      "Reject",
+    ]);
   });
 
   it("awaiting approval: says until when, with Slack's date formatting", () => {

@@ -147,6 +147,7 @@ export async function startBot(
           user_name: user.username ?? user.id,
           channel_id: channel,
           response_url: double.responseUrl({ channel, user: user.id }),
+          trigger_id: double.triggerId(),
         }),
       );
     },

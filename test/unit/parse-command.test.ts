@@ -7,6 +7,7 @@ describe("/redis command parsing", () => {
     ["help", { kind: "help" }],
     ["status cache-prod", { kind: "status", cluster: "cache-prod" }],
     ["history cache-prod", { kind: "history", cluster: "cache-prod" }],
+    ["failover", { kind: "failover-form" }],
     ["failover cache-prod", { kind: "failover", cluster: "cache-prod", dryRun: false }],
     [
       "failover cache-prod --mode replace --spare machine-c --replica machine-b --dry-run",
@@ -35,7 +36,14 @@ describe("/redis command parsing", () => {
     ["reboot everything", "unknown command `reboot`"],
     ["status", "`status` needs a cluster name"],
     ["status a b", "unexpected `b` after the cluster name"],
-    ["failover", "`failover` needs a cluster name"],
+    [
+      "failover --dry-run",
+      "`failover` needs a cluster name (or type `/redis failover` alone to pick one in a form)",
+    ],
+    [
+      "failover cache-prod --spare machine-b --replica machine-b",
+      "`--spare` and `--replica` must name different hosts",
+    ],
     ["failover cache-prod --mode", "`--mode` needs a value"],
     [
       "failover cache-prod --mode sideways",
@@ -48,6 +56,18 @@ describe("/redis command parsing", () => {
     ["failover cache-prod --dry-run=yes", "`--dry-run` takes no value"],
     ["help me", "`help` takes no arguments (got `me`)"],
   ])("rejects %j", (text, message) => {
-    expect(parseSlashCommand(text)).toEqual({ ok: false, error: message });
+    const parsed = parseSlashCommand(text);
+    expect(parsed.ok).toBe(false);
+    expect(parsed).toMatchObject({ error: message });
+  });
+
+  it("names the field an error is about, for the form to show it there", () => {
+    expect(parseSlashCommand("failover cache-prod --mode sideways")).toMatchObject({
+      field: "mode",
+    });
+    expect(parseSlashCommand("failover cache-prod --replica=")).toMatchObject({
+      field: "replica",
+    });
+    expect(parseSlashCommand("failover --dry-run")).toMatchObject({ field: "cluster" });
   });
 });

@@ -29,7 +29,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     usage:
       "/redis failover <cluster> [--mode replace|promote|switchover] [--spare HOST] [--replica HOST] [--dry-run]",
     summary:
-      "Plans a failover and posts it here for a second person to approve; every step's output appears in the thread. Without --mode the bot chooses: switchover while the master answers, promote when it is down and a replica is eligible, replace otherwise.",
+      "Plans a failover and posts it here for a second person to approve; every step's output appears in the thread. Without --mode the bot chooses: switchover while the master answers, promote when it is down and a replica is eligible, replace otherwise. Type `/redis failover` alone to pick the cluster, mode and hosts in a form.",
     flags: [
       [
         "--mode switchover",

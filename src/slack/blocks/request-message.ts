@@ -1,6 +1,6 @@
 import { renderPlanText } from "../../plan/render-text.js";
 import { ACTIONS, type FittedMessage, type RequestState, type RequestView } from "../types.js";
-import { actions, button, context, header } from "./build.js";
+import { actions, button, context, header, section } from "./build.js";
 import {
   escapeMrkdwn,
   fallbackText,
@@ -28,6 +28,7 @@ import { shorten } from "./text-fit.js";
 export const REQUEST_BLOCKS = {
   header: "fo_header",
   state: "fo_state",
+  approvers: "fo_approvers",
   mode: "fo_mode",
   exposure: "fo_exposure",
   preflight: "fo_preflight",
@@ -69,6 +70,7 @@ export function requestMessage(view: RequestView, limits: FitLimits = DEFAULT_FI
           .filter(Boolean)
           .join("\n"),
     }),
+    fixedPart(0, approversBlocks(view)),
     modePart(REQUEST_BLOCKS.mode, 1, plan),
     exposurePart(REQUEST_BLOCKS.exposure, 1, plan.exposure),
     serversPart({
@@ -96,9 +98,12 @@ export function requestMessage(view: RequestView, limits: FitLimits = DEFAULT_FI
   ];
   const fitted = fitParts(parts, limits);
   const cut = fitted.cut || state.cut;
-  const text = fallbackText(
+  const notify = approverMentions(view);
+  // The mentions go into the notification text too, after it is escaped: they are built from
+  // validated ids only, so nothing else in the text can become a mention.
+  const text = `${fallbackText(
     `Redis failover ${view.runId} for ${view.cluster} (${mode}, new master ${master.name}) requested by ${rawMention(view.requester)}: ${state.short}`,
-  );
+  )}${notify ? ` — approvers: ${notify.text}` : ""}`;
   return {
     content: { text, blocks: fitted.blocks },
     ...(cut
@@ -117,6 +122,43 @@ export function requestMessage(view: RequestView, limits: FitLimits = DEFAULT_FI
         }
       : {}),
   };
+}
+
+/** Most characters of approver mentions shown; the rest are counted ("and 12 more"). */
+const MENTIONS_MAX = 1500;
+
+/**
+ * The cluster's approvers as Slack mentions, while the request waits for one of them: users as
+ * <@U…>, user groups as <!subteam^S…>. An id that is neither is shown as text, never as markup.
+ */
+function approverMentions(view: RequestView): { text: string; shown: number } | undefined {
+  if (view.state !== "awaiting-approval" || !view.approvers?.length) return undefined;
+  const all = view.approvers.map((id) =>
+    /^S[A-Z0-9]{1,40}$/.test(id) ? `<!subteam^${id}>` : mention(id),
+  );
+  const shown: string[] = [];
+  let length = 0;
+  for (const item of all) {
+    if (length + item.length + 2 > MENTIONS_MAX) break;
+    shown.push(item);
+    length += item.length + 2;
+  }
+  const more = all.length - shown.length;
+  return {
+    text: `${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
+    shown: shown.length,
+  };
+}
+
+function approversBlocks(view: RequestView) {
+  const notify = approverMentions(view);
+  if (!notify) return [];
+  return [
+    section(
+      REQUEST_BLOCKS.approvers,
+      `:bell: *Approvers:* ${notify.text}. One of you, not the requester, can Approve or Reject below.`,
+    ),
+  ];
 }
 
 /** Which buttons each state offers: approval while waiting, abort while running, none after. */

@@ -72,6 +72,9 @@ export class ChannelQueue {
         deadline: job.deadline,
         canFallBack: job.canFallBack,
         beforeAttempt: () => this.bucket.take(this.signal),
+        onGiveUp: (reason) => {
+          job.gaveUpBecause = reason;
+        },
         send: async (textOnly) => {
           job.inFlight = true;
           try {

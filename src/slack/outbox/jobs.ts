@@ -22,6 +22,8 @@ export abstract class Job {
   finished = false;
   /** Set by finish: whether Slack took it. */
   sent = false;
+  /** Set when the outbox gave up on it: the last error it got. */
+  gaveUpBecause: string | undefined;
   readonly done: Promise<void>;
   #settle: () => void = () => {};
 
@@ -108,7 +110,11 @@ export class PostJob extends Job {
 
   protected override settled(sent: boolean): void {
     if (sent && this.#ts !== undefined) this.ref.posted(this.#ts);
-    else this.ref.fail(`message to ${this.channel} was never posted: ${this.preview()}`);
+    else
+      this.ref.fail(
+        `message to ${this.channel} was never posted: ${this.preview()}`,
+        this.gaveUpBecause,
+      );
   }
 }
 

@@ -36,8 +36,26 @@ export class PendingMessageRef implements MessageRef {
     this.#resolve(ts);
   }
 
-  fail(reason: string): void {
+  /** `gaveUpBecause`: the outbox gave up on the post (Slack's error), rather than keeping it. */
+  fail(reason: string, gaveUpBecause?: string): void {
     this.#failed = true;
-    this.#reject(new Error(reason));
+    this.#reject(new UnpostedError(reason, gaveUpBecause));
   }
+}
+
+/** Why a message was never posted: Slack refused it for good, or it was kept for later. */
+export class UnpostedError extends Error {
+  constructor(
+    message: string,
+    /** The last error Slack (or the network) gave before the outbox gave up; unset when kept. */
+    readonly gaveUpBecause?: string,
+  ) {
+    super(message);
+    this.name = "UnpostedError";
+  }
+}
+
+/** The error Slack refused a message with, when the outbox gave up on it (not when it kept it). */
+export function refusedBecause(error: unknown): string | undefined {
+  return error instanceof UnpostedError ? error.gaveUpBecause : undefined;
 }

@@ -50,6 +50,8 @@ export interface Call {
   /** Waits for permission to make the next attempt (the channel's throttle). */
   beforeAttempt?: () => Promise<void>;
   send: (textOnly: boolean) => Promise<void>;
+  /** Told why, when the call is given up on (not when the outbox closes). */
+  onGiveUp?: (reason: string) => void;
 }
 
 export interface RetrierDeps {
@@ -133,6 +135,7 @@ export class Retrier {
 
   private giveUp(call: Call, attempt: number, started: number, reason: string): false {
     this.deps.stats.gaveUp++;
+    call.onGiveUp?.(reason);
     this.deps.log.error(
       {
         method: call.method,
