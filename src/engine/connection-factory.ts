@@ -81,6 +81,9 @@ export function createConnectionFactory(
         commandTimeoutMs: cluster.timeouts.commandMs,
       });
     },
+    serverCredentials(cluster: ClusterConfig) {
+      return credentials(cluster, env, secrets);
+    },
     discovery(cluster: ClusterConfig): RedisNode {
       const discovery = cluster.discovery;
       if (!discovery)

@@ -11,6 +11,8 @@ export interface ConnectionFactory {
   discovery(cluster: ClusterConfig): RedisNode;
   /** One of the cluster's declared Sentinels (inventory `sentinel.hosts`). */
   sentinel?(endpoint: { host: string; port: number }, cluster: ClusterConfig): RedisNode;
+  /** The servers' credentials, for Sentinel's auth-pass/auth-user when it is told to watch a master. */
+  serverCredentials?(cluster: ClusterConfig): { password?: string; username?: string };
 }
 
 /** One Redis client and one remote session per host for the life of a run, closed together. */
@@ -72,6 +74,10 @@ export class Connections {
       this.#sentinels.set(key, node);
     }
     return node;
+  }
+
+  serverCredentials(): { password?: string; username?: string } {
+    return this.#factory.serverCredentials?.(this.#cluster) ?? {};
   }
 
   async closeAll(): Promise<void> {
