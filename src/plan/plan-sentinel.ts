@@ -90,6 +90,7 @@ export function sentinelFailoverStep(
     sentinels: declared.hosts.map(({ host, port }) => ({ host, port })),
     quorum: view.quorum,
     oldMaster,
+    oldAnnounced: { host: view.agreed.host, port: view.agreed.port },
     target,
     targetAnnounced: { host: listed.host, port: listed.port },
     timeoutMs: declared.agreeTimeoutMs,

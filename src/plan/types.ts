@@ -84,6 +84,8 @@ export type StepSpec =
       /** How many of them must name the new master before the step ends (a majority). */
       quorum: number;
       oldMaster: HostRef;
+      /** The address the Sentinels gave for the old master when the plan was made. */
+      oldAnnounced: { host: string; port: number };
       target: HostRef;
       /** How the Sentinels list the target (its announced address); they report the new master so. */
       targetAnnounced: { host: string; port: number };

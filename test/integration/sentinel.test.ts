@@ -1,9 +1,12 @@
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderTopologyTable } from "../../src/cli/render/topology-table.js";
+import { resumeProblems } from "../../src/engine/resume-premises.js";
 import { allocateAddressBlock } from "../harness/addresses.js";
 import { loadData, type RedisServer, waitForReplicaSync } from "../harness/redis-server.js";
 import { type SentinelHandle, startSentinel } from "../harness/sentinel.js";
@@ -14,6 +17,8 @@ import {
   type TestTopology,
 } from "../harness/topology.js";
 import { client, dbsize, info, planOrThrow, recordEvents } from "./helpers.js";
+
+const execFileAsync = promisify(execFile);
 
 let topology: TestTopology | undefined;
 let sentinels: SentinelHandle[] = [];
@@ -265,6 +270,21 @@ describe("failing over through Sentinel", () => {
     expect(await dbsize(d)).toBe(keys);
     expect(server(a).isRunning()).toBe(false);
     await expect.poll(() => sentinelAnswers()).toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
+
+    // Resumed from the Sentinel step (as after a crash mid-step): its outcome holds, so it is
+    // skipped, not asked again, and the resume premises accept what the run left.
+    const failoverIndex = plan.steps.find((step) => step.spec.kind === "sentinel-failover")
+      ?.index as number;
+    const { topology: now } = await engine.status("cache-test");
+    expect(resumeProblems(plan, now, failoverIndex, true)).toEqual([]);
+    const resumed = await engine.execute(plan, { fromStep: failoverIndex });
+    expect(resumed.ok).toBe(true);
+    expect(resumed.steps[failoverIndex - 1]?.status).toBe("skipped");
+    expect(resumed.steps[failoverIndex - 1]?.reason).toMatch(
+      /Sentinels name machine-b, which answers as master/,
+    );
+    expect((await info(b)).role).toBe("master");
+    expect((await info(d)).master_host).toBe(b.ip);
   });
 
   it("replace takes the master out of Sentinel's hands and gives the new one back with the same settings", async () => {
@@ -318,6 +338,60 @@ describe("failing over through Sentinel", () => {
     }
   });
 
+  it("a replace that fails midway reports the exact commands that put the Sentinels back, and they work", async () => {
+    const { topology, m, keys } = await sentinelTopology(
+      [
+        { name: "machine-a", role: "master" },
+        { name: "machine-b", role: "replica" },
+        // Redis cannot start on the spare: the run stops after the Sentinels let go of the master.
+        { name: "machine-c", role: "spare", start: "false" },
+      ],
+      { count: 2, quorum: 2 },
+    );
+    const [a, b, c] = ["machine-a", "machine-b", "machine-c"].map((name) => m[name] as Machine) as [
+      Machine,
+      Machine,
+      Machine,
+    ];
+    const settingsBefore = await Promise.all(sentinels.map(sentinelMasterFields));
+    await server(a).stop();
+    await expect.poll(async () => (await info(b)).master_link_status).toBe("down");
+    const engine = await topology.engine();
+    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+    const result = await engine.execute(plan);
+    expect(result.ok).toBe(false);
+    expect(result.failedStep?.title).toMatch(/Start Redis on machine-c/);
+    expect(await sentinelAnswers()).toEqual(["none", "none"]);
+
+    const putBack = result.nextActions.find((line) =>
+      /put the Sentinels back as they were/.test(line),
+    );
+    expect(putBack).toBeDefined();
+    expect(result.nextActions.join("\n")).toMatch(
+      new RegExp(`SENTINEL MONITOR mymaster ${c.ip.replaceAll(".", "\\.")} ${c.port} 2`),
+    );
+    // Run exactly what the report says, as an operator would paste it.
+    const commands = (putBack as string).slice((putBack as string).indexOf(": ") + 2);
+    await execFileAsync("sh", ["-c", commands.replaceAll(" ; ", " && ")]);
+
+    // Sentinel watches machine-a again, with its settings; B still holds every key.
+    expect(await sentinelAnswers()).toEqual(sentinels.map(() => `${a.ip}:${a.port}`));
+    const settingsAfter = await Promise.all(sentinels.map(sentinelMasterFields));
+    for (const [i, after] of settingsAfter.entries())
+      for (const field of [
+        "quorum",
+        "down-after-milliseconds",
+        "failover-timeout",
+        "parallel-syncs",
+      ])
+        expect(after.get(field)).toBe(settingsBefore[i]?.get(field));
+    expect(server(a).isRunning()).toBe(false);
+    expect((await info(b)).role).toBe("slave");
+    expect((await info(b)).master_host).toBe(a.ip);
+    expect(await dbsize(b)).toBe(keys);
+    await expect(info(c)).rejects.toThrow();
+  });
+
   it("refuses clearly when the Sentinels cannot agree, or would promote another replica", async () => {
     const { topology, m, keys } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
     const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
@@ -336,6 +410,36 @@ describe("failing over through Sentinel", () => {
     expect(other.refusal.reason).toMatch(/would promote machine-b .*not machine-d/);
     expect(other.refusal.advice).toMatch(/replica-priority/);
 
+    // Planned for machine-b; then machine-d becomes Sentinel's pick before the run: the step
+    // checks the pick before asking for anything and stops, changing nothing.
+    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "switchover" });
+    expect(plan.newMaster.name).toBe("machine-b");
+    await server(d).client().config("SET", "replica-priority", "10");
+    // Sentinel reads INFO from replicas every 10 s.
+    await expect
+      .poll(
+        async () => {
+          const redis = sentinelClient(sentinels[0] as SentinelHandle);
+          try {
+            const replicas = (await redis.call("SENTINEL", "REPLICAS", "mymaster")) as string[][];
+            return replicas.map((fields) => fields[fields.indexOf("slave-priority") + 1]).sort();
+          } finally {
+            redis.disconnect();
+          }
+        },
+        { timeout: 60_000, interval: 250 },
+      )
+      .toEqual(["10", "100"]);
+    const failed = await engine.execute(plan);
+    expect(failed.ok).toBe(false);
+    expect(failed.failedStep?.error).toMatch(
+      /Sentinel would promote .*priority 10.*not machine-b; nothing was changed/,
+    );
+    expect((await info(a)).role).toBe("master");
+    const writer = client(a);
+    expect(await writer.set("after-failed-run", "1")).toBe("OK");
+    writer.disconnect();
+
     // Two of three Sentinels gone: no quorum can agree on anything.
     await sentinels[0]?.stop();
     await sentinels[1]?.stop();
@@ -352,18 +456,11 @@ describe("failing over through Sentinel", () => {
     expect((await info(a)).role).toBe("master");
     expect((await info(b)).master_host).toBe(a.ip);
     expect((await info(d)).master_host).toBe(a.ip);
-    expect(await dbsize(b)).toBe(keys);
-    expect(await sentinelAnswers().catch(() => [])).toBeDefined();
-    const last = sentinels[2] as SentinelHandle;
-    const redis = new Redis({ host: last.host, port: last.port });
-    redis.on("error", () => {});
-    try {
-      expect(await redis.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")).toEqual([
-        a.ip,
-        String(a.port),
-      ]);
-    } finally {
-      redis.disconnect();
+    // Every acknowledged write (the loaded keys and the one taken after the failed run) is on both replicas.
+    for (const replica of [b, d]) {
+      await waitForReplicaSync(server(a), server(replica));
+      expect(await dbsize(replica)).toBe(keys + 1);
     }
+    expect(await sentinelAnswers()).toEqual(["down", "down", `${a.ip}:${a.port}`]);
   });
 });

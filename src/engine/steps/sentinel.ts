@@ -107,17 +107,12 @@ export const sentinelFailover: StepImplementation<Failover> = {
   async run(spec, context) {
     const answers = await addresses(spec.sentinels, spec.masterName, context);
     context.output(`Sentinels now: ${describeAnswers(answers)}`);
-    const oldAddress = answers.find((answer) => answer.address)?.address;
-    const asking = answers.find(
-      (answer) => answer.address && !same(answer.address, spec.targetAnnounced),
-    );
-    const agreeingOld = answers.filter(
-      (answer) => answer.address && !same(answer.address, spec.targetAnnounced),
-    );
+    const agreeingOld = answers.filter((answer) => same(answer.address, spec.oldAnnounced));
+    const asking = agreeingOld[0];
     if (!asking || agreeingOld.length < spec.quorum) {
       throw new FailoverError(
         "VERIFY_FAILED",
-        `no ${spec.quorum} of the ${spec.sentinels.length} declared Sentinels name ${spec.oldMaster.name} as ${spec.masterName}'s master (${describeAnswers(answers)}); nothing was changed`,
+        `no ${spec.quorum} of the ${spec.sentinels.length} declared Sentinels name ${spec.oldMaster.name} (${spec.oldAnnounced.host}:${spec.oldAnnounced.port}) as ${spec.masterName}'s master (${describeAnswers(answers)}); nothing was changed`,
       );
     }
     const node = context.sentinel(asking.sentinel);
@@ -129,7 +124,7 @@ export const sentinelFailover: StepImplementation<Failover> = {
       );
     }
     context.output(
-      `Sentinel's pick is ${spec.target.name} (priority ${pick.priority}, offset ${pick.offset}); old master as Sentinel knows it: ${oldAddress?.host}:${oldAddress?.port}`,
+      `${sentinelName(asking.sentinel)} would promote ${spec.target.name} (priority ${pick.priority}, offset ${pick.offset})`,
     );
     if (!spec.pauseMs) {
       await context.commandOn(node, sentinelCommands.failover(spec.masterName));
