@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { runCli } from "../../src/cli/program.js";
 import { renderTopologyTable } from "../../src/cli/render/topology-table.js";
 import { resumeProblems } from "../../src/engine/resume-premises.js";
 import { allocateAddressBlock } from "../harness/addresses.js";
@@ -181,6 +183,28 @@ describe("failing over through Sentinel", () => {
     const text = renderTopologyTable(seen, assessment);
     expect(text).toMatch(/Sentinel [\d.]+:\d+: master machine-a .*quorum 2 \(ok\)/);
     expect(text).toMatch(/they name machine-a/);
+
+    // The CLI, as an operator runs it: `status --json` carries the same view under "sentinel".
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    const code = await runCli(
+      ["status", "cache-test", "--json", "--inventory", topology.inventoryPath],
+      {
+        stdout,
+        stderr: new PassThrough(),
+        stdin: new PassThrough(),
+        env: { STATE_DIR: join(topology.root, "cli-state") },
+        interactive: false,
+      },
+    );
+    expect(code).toBe(0);
+    const json = JSON.parse(out.trim().split("\n").at(-1) as string);
+    expect(json.type).toBe("status");
+    expect(json.sentinel.agreed.hostName).toBe("machine-a");
+    expect(json.sentinel.sentinels).toHaveLength(3);
 
     // One Sentinel down: still a quorum, but status says which one is missing.
     await sentinels[0]?.stop();

@@ -1,4 +1,4 @@
-import { errorMessage, FailoverError } from "../../errors.js";
+import { errorMessage, FailoverError, isFailoverError } from "../../errors.js";
 import { redisCommands, sentinelCommands, sentinelName } from "../../plan/commands.js";
 import { redisCli } from "../../plan/redis-cli.js";
 import type { HostRef, SentinelRef, StepSpec } from "../../plan/types.js";
@@ -198,9 +198,11 @@ async function settleOldMaster(spec: Failover, context: StepContext, oldMaster: 
     if (Array.isArray(targetRole) && targetRole[0] === "master") {
       const info = await oldMaster.info("replication");
       if (!followsMaster(info, spec.target))
-        await context.command(
-          spec.oldMaster,
-          redisCommands.replicaOf(spec.target.host, spec.target.port),
+        await onceMore(() =>
+          context.command(
+            spec.oldMaster,
+            redisCommands.replicaOf(spec.target.host, spec.target.port),
+          ),
         );
     } else {
       context.warn(
@@ -208,7 +210,20 @@ async function settleOldMaster(spec: Failover, context: StepContext, oldMaster: 
       );
     }
   } finally {
-    await context.command(spec.oldMaster, ["CLIENT", "UNPAUSE"]);
+    await onceMore(() => context.command(spec.oldMaster, ["CLIENT", "UNPAUSE"]));
+  }
+}
+
+/**
+ * Sentinel ends normal clients' connections (CLIENT KILL TYPE normal) on the servers it
+ * reconfigures, ours included: a command that lost its connection is sent once more, on a new one.
+ */
+async function onceMore<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (!isFailoverError(error, "REDIS_UNREACHABLE")) throw error;
+    return send();
   }
 }
 
