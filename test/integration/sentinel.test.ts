@@ -22,6 +22,9 @@ import { client, dbsize, info, planOrThrow, recordEvents } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
 
+/** Waits on a condition; generous so a busy machine only makes it slower, never fails it. */
+const WAIT = { timeout: 120_000, interval: 100 };
+
 let topology: TestTopology | undefined;
 let sentinels: SentinelHandle[] = [];
 afterEach(async () => {
@@ -208,16 +211,14 @@ describe("failing over through Sentinel", () => {
 
     // One Sentinel down: still a quorum, but status says which one is missing.
     await sentinels[0]?.stop();
-    const after = (await engine.status("cache-test").then(async (first) => {
-      // The status reading is shared for a moment; wait for one taken after the stop.
-      await expect
-        .poll(
-          async () =>
-            (await engine.status("cache-test")).topology.sentinel?.sentinels[0]?.reachable,
-        )
-        .toBe(false);
-      return (await engine.status("cache-test")).topology.sentinel ?? first.topology.sentinel;
-    })) as NonNullable<typeof view>;
+    // A status reading is shared for a moment: wait for one taken after the stop.
+    await expect
+      .poll(
+        async () => (await engine.status("cache-test")).topology.sentinel?.sentinels[0]?.reachable,
+        WAIT,
+      )
+      .toBe(false);
+    const after = (await engine.status("cache-test")).topology.sentinel as NonNullable<typeof view>;
     expect(after.agreed?.hostName).toBe("machine-a");
     expect(after.disagreements.join("\n")).toMatch(/Sentinel [\d.]+:\d+ does not answer/);
 
@@ -238,7 +239,7 @@ describe("failing over through Sentinel", () => {
     ];
     const engine = await topology.engine();
     const writer = startWriter([a, b, d]);
-    await expect.poll(() => writer.acknowledged.length).toBeGreaterThan(50);
+    await expect.poll(() => writer.acknowledged.length, WAIT).toBeGreaterThan(50);
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "switchover" });
     expect(plan.newMaster.name).toBe("machine-b");
     const step = plan.steps.find((candidate) => candidate.spec.kind === "sentinel-failover");
@@ -252,7 +253,7 @@ describe("failing over through Sentinel", () => {
     expect(events.output(step?.index ?? 0)).toMatch(/Agreed: [23] of 3 Sentinels name machine-b/);
     // Writes continue on the new master, then stop.
     const before = writer.acknowledged.length;
-    await expect.poll(() => writer.acknowledged.length).toBeGreaterThan(before + 20);
+    await expect.poll(() => writer.acknowledged.length, WAIT).toBeGreaterThan(before + 20);
     await writer.stop();
 
     // Roles: B master, A and D its replicas; every acknowledged write is on all three.
@@ -264,7 +265,9 @@ describe("failing over through Sentinel", () => {
     for (const machine of [a, b, d])
       expect(await missing(machine, writer.acknowledged)).toEqual([]);
     // Sentinel names the new master: all three, once the others have heard.
-    await expect.poll(() => sentinelAnswers()).toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
+    await expect
+      .poll(() => sentinelAnswers(), WAIT)
+      .toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
   });
 
   it("promote goes through SENTINEL FAILOVER when the master is lost", async () => {
@@ -275,8 +278,8 @@ describe("failing over through Sentinel", () => {
       Machine,
     ];
     await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status).toBe("down");
-    await expect.poll(async () => (await info(d)).master_link_status).toBe("down");
+    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
+    await expect.poll(async () => (await info(d)).master_link_status, WAIT).toBe("down");
     const engine = await topology.engine();
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "promote" });
     expect(plan.newMaster.name).toBe("machine-b");
@@ -293,7 +296,9 @@ describe("failing over through Sentinel", () => {
     expect((await info(d)).master_host).toBe(b.ip);
     expect(await dbsize(d)).toBe(keys);
     expect(server(a).isRunning()).toBe(false);
-    await expect.poll(() => sentinelAnswers()).toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
+    await expect
+      .poll(() => sentinelAnswers(), WAIT)
+      .toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
 
     // Resumed from the Sentinel step (as after a crash mid-step): its outcome holds, so it is
     // skipped, not asked again, and the resume premises accept what the run left.
@@ -327,7 +332,7 @@ describe("failing over through Sentinel", () => {
     ];
     const settingsBefore = await Promise.all(sentinels.map(sentinelMasterFields));
     await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status).toBe("down");
+    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
     const engine = await topology.engine();
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
     const kinds = plan.steps.map((step) => step.spec.kind);
@@ -379,7 +384,7 @@ describe("failing over through Sentinel", () => {
     ];
     const settingsBefore = await Promise.all(sentinels.map(sentinelMasterFields));
     await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status).toBe("down");
+    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
     const engine = await topology.engine();
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
     const result = await engine.execute(plan);
@@ -441,18 +446,15 @@ describe("failing over through Sentinel", () => {
     await server(d).client().config("SET", "replica-priority", "10");
     // Sentinel reads INFO from replicas every 10 s.
     await expect
-      .poll(
-        async () => {
-          const redis = sentinelClient(sentinels[0] as SentinelHandle);
-          try {
-            const replicas = (await redis.call("SENTINEL", "REPLICAS", "mymaster")) as string[][];
-            return replicas.map((fields) => fields[fields.indexOf("slave-priority") + 1]).sort();
-          } finally {
-            redis.disconnect();
-          }
-        },
-        { timeout: 60_000, interval: 250 },
-      )
+      .poll(async () => {
+        const redis = sentinelClient(sentinels[0] as SentinelHandle);
+        try {
+          const replicas = (await redis.call("SENTINEL", "REPLICAS", "mymaster")) as string[][];
+          return replicas.map((fields) => fields[fields.indexOf("slave-priority") + 1]).sort();
+        } finally {
+          redis.disconnect();
+        }
+      }, WAIT)
       .toEqual(["10", "100"]);
     const failed = await engine.execute(plan);
     expect(failed.ok).toBe(false);
@@ -471,7 +473,7 @@ describe("failing over through Sentinel", () => {
       .poll(async () => {
         const outcome = await engine.plan({ cluster: "cache-test", mode: "switchover" });
         return outcome.ok ? "planned" : outcome.refusal.reason;
-      })
+      }, WAIT)
       .toMatch(
         /the Sentinels do not agree that machine-a is mymaster's master: .*no 2 of the 3 declared Sentinels agree/,
       );
