@@ -179,12 +179,20 @@ export const sentinelCommands = {
   /** The settings MONITOR does not take; auth-pass/auth-user are added by the step, never shown. */
   set(
     masterName: string,
-    settings: { downAfterMs: number; failoverTimeoutMs: number; parallelSyncs: number },
+    settings: {
+      quorum: number;
+      downAfterMs: number;
+      failoverTimeoutMs: number;
+      parallelSyncs: number;
+    },
   ): RedisCommand {
+    // quorum again: a Sentinel that already watched the new master kept its own.
     return [
       "SENTINEL",
       "SET",
       masterName,
+      "quorum",
+      settings.quorum,
       "down-after-milliseconds",
       settings.downAfterMs,
       "failover-timeout",

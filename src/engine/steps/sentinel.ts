@@ -5,6 +5,7 @@ import type { HostRef, SentinelRef, StepSpec } from "../../plan/types.js";
 import { intField } from "../../redis/info.js";
 import type { RedisNode } from "../../redis/node.js";
 import {
+  type SentinelSettings,
   sentinelMaster,
   sentinelMasterAddress,
   sentinelPick,
@@ -309,13 +310,7 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
       const master = await sentinelMaster(context.sentinel(sentinel), spec.masterName);
       const settings = master?.settings;
       const want = sentinel.settings;
-      if (
-        !settings ||
-        settings.quorum !== want.quorum ||
-        settings.downAfterMs !== want.downAfterMs ||
-        settings.failoverTimeoutMs !== want.failoverTimeoutMs ||
-        settings.parallelSyncs !== want.parallelSyncs
-      ) {
+      if (!settings || !sameSettings(settings, want)) {
         throw new FailoverError(
           "VERIFY_FAILED",
           `${sentinelName(sentinel)} does not show the settings it was given (${JSON.stringify(settings)} instead of ${JSON.stringify(want)})`,
@@ -324,10 +319,14 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
     }
   },
   async alreadyDone(spec, context) {
-    const answers = await addresses(spec.sentinels, spec.masterName, context);
-    return answers.every((answer) => same(answer.address, spec.newMaster))
-      ? `every declared Sentinel already watches ${spec.newMaster.name}`
-      : undefined;
+    // A run stopped between MONITOR and SET leaves the default settings: not done.
+    for (const sentinel of spec.sentinels) {
+      const master = await sentinelMaster(context.sentinel(sentinel), spec.masterName);
+      if (!master || !same({ host: master.ip, port: master.port }, spec.newMaster))
+        return undefined;
+      if (!sameSettings(master.settings, sentinel.settings)) return undefined;
+    }
+    return `every declared Sentinel already watches ${spec.newMaster.name} with its settings`;
   },
   advice(spec, context) {
     return [
@@ -335,6 +334,15 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
     ];
   },
 };
+
+function sameSettings(a: SentinelSettings, b: SentinelSettings): boolean {
+  return (
+    a.quorum === b.quorum &&
+    a.downAfterMs === b.downAfterMs &&
+    a.failoverTimeoutMs === b.failoverTimeoutMs &&
+    a.parallelSyncs === b.parallelSyncs
+  );
+}
 
 /** The commands that make each Sentinel watch `master` with its recorded settings. */
 export function restoreCommands(
