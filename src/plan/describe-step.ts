@@ -220,11 +220,20 @@ export function describeStep(spec: StepSpec, runId: string): Description {
                 sentinel.settings.quorum,
               ),
             ),
-            `${showRedis(sentinelName(sentinel), sentinelCommands.set(spec.masterName, sentinel.settings))}${
-              spec.authPassEnv
-                ? ` auth-pass <$${spec.authPassEnv}>${spec.authUserEnv ? ` auth-user <$${spec.authUserEnv}>` : ""}`
-                : ""
-            }`,
+            showRedis(
+              sentinelName(sentinel),
+              sentinelCommands.set(spec.masterName, sentinel.settings),
+            ),
+            ...(spec.authPassEnv
+              ? [
+                  `[${sentinelName(sentinel)}] redis> SENTINEL SET ${spec.masterName} auth-pass <$${spec.authPassEnv}>`,
+                ]
+              : []),
+            ...(spec.authPassEnv && spec.authUserEnv
+              ? [
+                  `[${sentinelName(sentinel)}] redis> SENTINEL SET ${spec.masterName} auth-user <$${spec.authUserEnv}>`,
+                ]
+              : []),
           ]),
           `wait until every Sentinel answers GET-MASTER-ADDR-BY-NAME ${spec.newMaster.host} ${spec.newMaster.port} and [${spec.newMaster.name}] ROLE is master (at most ${spec.timeoutMs} ms)`,
         ],

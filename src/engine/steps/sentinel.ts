@@ -290,8 +290,10 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
         );
         await node.call("SENTINEL", "SET", spec.masterName, "auth-pass", credentials.password);
         if (credentials.username) {
+          context.output(
+            `[${sentinelName(sentinel)}] redis> SENTINEL SET ${spec.masterName} auth-user <$${spec.authUserEnv ?? "username"}>`,
+          );
           await node.call("SENTINEL", "SET", spec.masterName, "auth-user", credentials.username);
-          context.output(`  auth-user set from $${spec.authUserEnv ?? "username"}`);
         }
       }
     }
@@ -352,12 +354,13 @@ export function restoreCommands(
   master: HostRef,
 ): string[] {
   const authPass = context.cluster.redisPasswordEnv;
+  const authUser = authPass ? context.cluster.redisUsernameEnv : undefined;
   return sentinels.flatMap((sentinel) => {
     const cli = sentinelCli(context, sentinel);
     const { quorum, downAfterMs, failoverTimeoutMs, parallelSyncs } = sentinel.settings;
     return [
       `${cli} SENTINEL MONITOR ${masterName} ${master.host} ${master.port} ${quorum}`,
-      `${cli} SENTINEL SET ${masterName} down-after-milliseconds ${downAfterMs} failover-timeout ${failoverTimeoutMs} parallel-syncs ${parallelSyncs}${authPass ? ` auth-pass "$${authPass}"` : ""}`,
+      `${cli} SENTINEL SET ${masterName} down-after-milliseconds ${downAfterMs} failover-timeout ${failoverTimeoutMs} parallel-syncs ${parallelSyncs}${authPass ? ` auth-pass "$${authPass}"` : ""}${authUser ? ` auth-user "$${authUser}"` : ""}`,
     ];
   });
 }
