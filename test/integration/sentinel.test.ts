@@ -166,7 +166,7 @@ const threeServers: MachineSpec[] = [
 
 describe("failing over through Sentinel", () => {
   it("status shows each Sentinel's view beside the servers', and says when they disagree", async () => {
-    const { topology, m } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
+    const { topology, m, keys } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
     const engine = await topology.engine();
     const { topology: seen, assessment } = await engine.status("cache-test");
     const view = seen.sentinel;
@@ -226,6 +226,8 @@ describe("failing over through Sentinel", () => {
     expect((await info(m["machine-a"] as Machine)).role).toBe("master");
     expect((await info(m["machine-b"] as Machine)).master_host).toBe(m["machine-a"]?.ip);
     expect((await info(m["machine-d"] as Machine)).master_host).toBe(m["machine-a"]?.ip);
+    for (const name of ["machine-a", "machine-b", "machine-d"])
+      expect(await dbsize(m[name] as Machine)).toBe(keys);
     const aAddress = `${m["machine-a"]?.ip}:${m["machine-a"]?.port}`;
     expect(await sentinelAnswers()).toEqual(["down", aAddress, aAddress]);
   });
