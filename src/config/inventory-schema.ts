@@ -89,6 +89,32 @@ const timeoutsSchema = z
   })
   .strict();
 
+/** The Sentinels that manage a cluster: the bot then fails over through them, not behind their back. */
+const sentinelSchema = z
+  .object({
+    hosts: z
+      .array(z.object({ host: nonEmpty, port: port.default(26379) }).strict())
+      .min(1, "list at least one Sentinel (host and port)"),
+    /** The name the Sentinels monitor the master under (`sentinel monitor <masterName> ...`). */
+    masterName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "master names may use letters, digits, . _ -"),
+    /** Environment variable holding the Sentinels' own password (requirepass on the Sentinels). */
+    passwordEnv: envName.optional(),
+    usernameEnv: envName.optional(),
+    /** TLS to the Sentinels; the cluster's tls: when not given. */
+    tls: tlsSchema.optional(),
+    /** How long a run waits for a quorum of Sentinels and the servers to agree on the new master. */
+    agreeTimeoutMs: z.number().int().positive().default(60_000),
+  })
+  .strict()
+  .refine(
+    (sentinel) =>
+      new Set(sentinel.hosts.map((entry) => `${entry.host}:${entry.port}`)).size ===
+      sentinel.hosts.length,
+    { message: "a Sentinel is listed twice", path: ["hosts"] },
+  );
+
 export const clusterSchema = z
   .object({
     approvers: z.array(nonEmpty).default([]),
@@ -121,6 +147,7 @@ export const clusterSchema = z
       .strict()
       .default({ fallbackToSave: false }),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+    sentinel: sentinelSchema.optional(),
     hosts: z
       .record(
         z
@@ -150,3 +177,4 @@ export type HostFile = z.infer<typeof hostSchema>;
 export type SshSettings = z.infer<typeof sshSettingsSchema>;
 export type TlsSettings = z.infer<typeof tlsSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type SentinelFile = z.infer<typeof sentinelSchema>;

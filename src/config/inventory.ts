@@ -38,6 +38,16 @@ export interface HostConfig {
   config?: string;
 }
 
+export interface SentinelConfig {
+  hosts: Array<{ host: string; port: number }>;
+  masterName: string;
+  passwordEnv?: string;
+  usernameEnv?: string;
+  /** Already defaulted to the cluster's tls: when the sentinel: key gives none. */
+  tls?: TlsSettings;
+  agreeTimeoutMs: number;
+}
+
 export interface ClusterConfig {
   name: string;
   approvers: string[];
@@ -48,6 +58,7 @@ export interface ClusterConfig {
   discovery?: { url: string; key: string; passwordEnv?: string };
   snapshot: { fallbackToSave: boolean };
   timeouts: Timeouts;
+  sentinel?: SentinelConfig;
   hosts: HostConfig[];
 }
 
@@ -157,6 +168,24 @@ function resolveCluster(
     };
     if (cluster.discovery.passwordEnv)
       resolved.discovery.passwordEnv = cluster.discovery.passwordEnv;
+  }
+  if (cluster.sentinel) {
+    const { passwordEnv, usernameEnv, tls, ...rest } = cluster.sentinel;
+    const sentinel: SentinelConfig = { ...rest, hosts: rest.hosts.map((entry) => ({ ...entry })) };
+    if (passwordEnv) sentinel.passwordEnv = passwordEnv;
+    if (usernameEnv) sentinel.usernameEnv = usernameEnv;
+    const sentinelTls = tls ?? cluster.tls;
+    if (sentinelTls !== undefined) sentinel.tls = resolveTls(sentinelTls, baseDir);
+    for (const [i, entry] of sentinel.hosts.entries()) {
+      const clash = hosts.find(
+        (host) => host.redis.host === entry.host && host.redis.port === entry.port,
+      );
+      if (clash)
+        problems.push(
+          `  - clusters.${name}.sentinel.hosts.${i}: ${entry.host}:${entry.port} is host ${clash.name}'s Redis, not a Sentinel`,
+        );
+    }
+    resolved.sentinel = sentinel;
   }
   return resolved;
 }

@@ -58,6 +58,32 @@ export function createConnectionFactory(
       if (ssh.hostKey) options.hostKey = ssh.hostKey;
       return new SshHost(options);
     },
+    sentinel(endpoint, cluster: ClusterConfig): RedisNode {
+      const sentinel = cluster.sentinel;
+      if (!sentinel)
+        throw new FailoverError("CONFIG_INVALID", `cluster ${cluster.name} declares no Sentinels`);
+      const password = secrets.fromEnv(env, sentinel.passwordEnv);
+      if (sentinel.passwordEnv && password === undefined) {
+        throw new FailoverError(
+          "CONFIG_INVALID",
+          `cluster ${cluster.name}'s Sentinels take their password from the environment variable ${sentinel.passwordEnv}, which is not set`,
+        );
+      }
+      const username = env[sentinel.usernameEnv ?? ""];
+      return new IoRedisNode({
+        name: `sentinel ${endpoint.host}:${endpoint.port}`,
+        host: endpoint.host,
+        port: endpoint.port,
+        ...(password ? { password } : {}),
+        ...(sentinel.usernameEnv && username ? { username } : {}),
+        ...(sentinel.tls ? { tls: sentinel.tls } : {}),
+        connectTimeoutMs: cluster.timeouts.connectMs,
+        commandTimeoutMs: cluster.timeouts.commandMs,
+      });
+    },
+    serverCredentials(cluster: ClusterConfig) {
+      return credentials(cluster, env, secrets);
+    },
     discovery(cluster: ClusterConfig): RedisNode {
       const discovery = cluster.discovery;
       if (!discovery)

@@ -9,6 +9,10 @@ export interface ConnectionFactory {
   remote(host: HostConfig, cluster: ClusterConfig): RemoteHost;
   /** The config Redis that holds the cluster's discovery key. */
   discovery(cluster: ClusterConfig): RedisNode;
+  /** One of the cluster's declared Sentinels (inventory `sentinel.hosts`). */
+  sentinel?(endpoint: { host: string; port: number }, cluster: ClusterConfig): RedisNode;
+  /** The servers' credentials, for Sentinel's auth-pass/auth-user when it is told to watch a master. */
+  serverCredentials?(cluster: ClusterConfig): { password?: string; username?: string };
 }
 
 /** One Redis client and one remote session per host for the life of a run, closed together. */
@@ -18,6 +22,7 @@ export class Connections {
   readonly #redis = new Map<string, RedisNode>();
   readonly #remote = new Map<string, RemoteHost>();
   #discovery: RedisNode | undefined;
+  readonly #sentinels = new Map<string, RedisNode>();
 
   constructor(cluster: ClusterConfig, factory: ConnectionFactory) {
     this.#cluster = cluster;
@@ -54,14 +59,37 @@ export class Connections {
     return this.#discovery;
   }
 
+  /** A client for the declared Sentinel at `endpoint`, kept for the life of the connections. */
+  sentinel(endpoint: { host: string; port: number }): RedisNode {
+    const key = `${endpoint.host}:${endpoint.port}`;
+    let node = this.#sentinels.get(key);
+    if (!node) {
+      if (!this.#cluster.sentinel || !this.#factory.sentinel) {
+        throw new FailoverError(
+          "CONFIG_INVALID",
+          `cluster ${this.#cluster.name} declares no Sentinels (sentinel: in the inventory)`,
+        );
+      }
+      node = this.#factory.sentinel(endpoint, this.#cluster);
+      this.#sentinels.set(key, node);
+    }
+    return node;
+  }
+
+  serverCredentials(): { password?: string; username?: string } {
+    return this.#factory.serverCredentials?.(this.#cluster) ?? {};
+  }
+
   async closeAll(): Promise<void> {
     const closing = [
+      ...[...this.#sentinels.values()].map((node) => node.close()),
       ...[...this.#redis.values()].map((node) => node.close()),
       ...[...this.#remote.values()].map((remote) => remote.close()),
       ...(this.#discovery ? [this.#discovery.close()] : []),
     ];
     this.#redis.clear();
     this.#remote.clear();
+    this.#sentinels.clear();
     this.#discovery = undefined;
     await Promise.allSettled(closing);
   }

@@ -182,7 +182,9 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       outcome.step.spec,
       context,
     );
-    result.nextActions.push(...nextActionsAfterFailure(plan, outcome.step, stepAdvice));
+    result.nextActions.push(
+      ...nextActionsAfterFailure(plan, outcome.step, stepAdvice, options.cluster),
+    );
   } else if (outcome.kind === "aborted") {
     const done = records.filter((entry) => entry.status === "ok").length;
     result.nextActions.push(

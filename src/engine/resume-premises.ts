@@ -28,7 +28,8 @@ export function resumeProblems(
   const startsNewMaster = (step: Plan["steps"][number]) =>
     ((step.spec.kind === "start-redis" || step.spec.kind === "promote") &&
       step.spec.host.name === plan.newMaster.name) ||
-    step.spec.kind === "switchover";
+    step.spec.kind === "switchover" ||
+    step.spec.kind === "sentinel-failover";
   const started = done.some(startsNewMaster);
   // The interrupted step may or may not have made the new master one: both are as planned.
   const maybeStarted =

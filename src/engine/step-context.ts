@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { ClusterConfig, Timeouts } from "../config/inventory.js";
 import { FailoverError } from "../errors.js";
 import { type RedisCommand, showRedis, showShell } from "../plan/commands.js";
-import type { HostRef, Plan, StepSpec } from "../plan/types.js";
+import type { HostRef, Plan, SentinelRef, StepSpec } from "../plan/types.js";
 import type { RedisNode } from "../redis/node.js";
 import type { ShellCommand } from "../remote/shell.js";
 import type { ExecOptions, ExecResult, RemoteHost } from "../remote/types.js";
@@ -23,6 +23,8 @@ export interface StepContext {
   /** Something the operator must know even though the step succeeded. */
   warn(text: string): void;
   redis(ref: HostRef): RedisNode;
+  /** A declared Sentinel (inventory sentinel.hosts). */
+  sentinel(ref: SentinelRef): RedisNode;
   remote(ref: HostRef): RemoteHost;
   /** Runs a Redis command, showing it and its reply in the output. */
   command(ref: HostRef, command: RedisCommand): Promise<unknown>;
@@ -66,6 +68,7 @@ export function createStepContext(base: {
     ...base,
     timeouts: base.cluster.timeouts,
     redis: (ref) => connections.redis(ref.name),
+    sentinel: (ref) => connections.sentinel(ref),
     remote: (ref) => connections.remote(ref.name),
     command: (ref, command) => commandOn(connections.redis(ref.name), command),
     commandOn,

@@ -169,6 +169,51 @@ export const redisCommands = {
   },
 };
 
+export const sentinelCommands = {
+  failover(masterName: string): RedisCommand {
+    return ["SENTINEL", "FAILOVER", masterName];
+  },
+  masterAddress(masterName: string): RedisCommand {
+    return ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName];
+  },
+  remove(masterName: string): RedisCommand {
+    return ["SENTINEL", "REMOVE", masterName];
+  },
+  monitor(masterName: string, host: string, port: number, quorum: number): RedisCommand {
+    return ["SENTINEL", "MONITOR", masterName, host, port, quorum];
+  },
+  /** The settings MONITOR does not take; auth-pass/auth-user are added by the step, never shown. */
+  set(
+    masterName: string,
+    settings: {
+      quorum: number;
+      downAfterMs: number;
+      failoverTimeoutMs: number;
+      parallelSyncs: number;
+    },
+  ): RedisCommand {
+    // quorum again: a Sentinel that already watched the new master kept its own.
+    return [
+      "SENTINEL",
+      "SET",
+      masterName,
+      "quorum",
+      settings.quorum,
+      "down-after-milliseconds",
+      settings.downAfterMs,
+      "failover-timeout",
+      settings.failoverTimeoutMs,
+      "parallel-syncs",
+      settings.parallelSyncs,
+    ];
+  },
+};
+
+/** "[sentinel 10.0.0.5:26379] redis> SENTINEL FAILOVER mymaster" */
+export function sentinelName(sentinel: { host: string; port: number }): string {
+  return `sentinel ${sentinel.host}:${sentinel.port}`;
+}
+
 /** "[machine-b] REPLICAOF 10.0.0.13 6379" */
 export function showRedis(host: string, command: RedisCommand): string {
   return `[${host}] redis> ${redisCommandText(command)}`;

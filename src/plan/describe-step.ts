@@ -5,6 +5,8 @@ import {
   partialPath,
   redisCommands,
   remote,
+  sentinelCommands,
+  sentinelName,
   showRedis,
   showShell,
 } from "./commands.js";
@@ -164,6 +166,79 @@ export function describeStep(spec: StepSpec, runId: string): Description {
                 showRedis(spec.target.name, redisCommands.configRewrite),
               ],
         risk: `Writes to ${spec.master.name} wait (at most ${spec.timeoutMs} ms) while ${spec.target.name} catches up; if it cannot, nothing changes.`,
+      };
+    case "sentinel-failover": {
+      const first = spec.sentinels[0] ?? { host: "?", port: 0 };
+      const pause = spec.pauseMs
+        ? [
+            showRedis(spec.oldMaster.name, ["CLIENT", "PAUSE", spec.pauseMs, "WRITE"]),
+            `[${spec.target.name}] wait for INFO replication: slave_repl_offset = ${spec.oldMaster.name}'s frozen master_repl_offset`,
+          ]
+        : [];
+      return {
+        title: `Fail over through Sentinel: ${spec.target.name} becomes the master of ${spec.masterName}`,
+        host: spec.target.name,
+        commands: [
+          ...spec.sentinels.map((sentinel) =>
+            showRedis(sentinelName(sentinel), sentinelCommands.masterAddress(spec.masterName)),
+          ),
+          `[${sentinelName(first)}] redis> SENTINEL REPLICAS ${spec.masterName}   (Sentinel's pick must be ${spec.target.name}: lowest replica-priority, then largest offset)`,
+          ...pause,
+          `${showRedis(sentinelName(first), sentinelCommands.failover(spec.masterName))}   (on the first Sentinel that answers and names ${spec.oldMaster.name})`,
+          `wait until ${spec.quorum} of ${spec.sentinels.length} Sentinels answer GET-MASTER-ADDR-BY-NAME ${spec.targetAnnounced.host} ${spec.targetAnnounced.port} and [${spec.target.name}] ROLE is master (at most ${spec.timeoutMs} ms)`,
+          ...(spec.pauseMs
+            ? [
+                `${showRedis(spec.oldMaster.name, redisCommands.replicaOf(spec.target.host, spec.target.port))}   (if Sentinel has not yet made it a replica)`,
+                showRedis(spec.oldMaster.name, ["CLIENT", "UNPAUSE"]),
+              ]
+            : []),
+        ],
+        risk: spec.pauseMs
+          ? `Writes to ${spec.oldMaster.name} wait while ${spec.target.name} catches up and Sentinel switches (at most ${spec.pauseMs} ms); if the failover does not happen, writes resume on ${spec.oldMaster.name} and nothing changes.`
+          : `Sentinel also repoints the other replicas (and the old master when it returns); the steps after check that they follow ${spec.target.name}.`,
+      };
+    }
+    case "sentinel-remove":
+      return {
+        title: `Take ${spec.masterName} out of Sentinel's hands for the run`,
+        commands: spec.sentinels.flatMap((sentinel) => [
+          `[${sentinelName(sentinel)}] redis> SENTINEL MASTER ${spec.masterName}   (settings as planned: quorum ${sentinel.settings.quorum}, down-after ${sentinel.settings.downAfterMs} ms, failover-timeout ${sentinel.settings.failoverTimeoutMs} ms, parallel-syncs ${sentinel.settings.parallelSyncs})`,
+          showRedis(sentinelName(sentinel), sentinelCommands.remove(spec.masterName)),
+        ]),
+        risk: `Until the Sentinel step at the end runs, no Sentinel watches ${spec.masterName}; if the run stops midway, its report gives the commands that put them back.`,
+      };
+    case "sentinel-monitor":
+      return {
+        title: `Hand ${spec.masterName} back to Sentinel: watch ${spec.newMaster.name} with the same settings`,
+        host: spec.newMaster.name,
+        commands: [
+          ...spec.sentinels.flatMap((sentinel) => [
+            showRedis(
+              sentinelName(sentinel),
+              sentinelCommands.monitor(
+                spec.masterName,
+                spec.newMaster.host,
+                spec.newMaster.port,
+                sentinel.settings.quorum,
+              ),
+            ),
+            showRedis(
+              sentinelName(sentinel),
+              sentinelCommands.set(spec.masterName, sentinel.settings),
+            ),
+            ...(spec.authPassEnv
+              ? [
+                  `[${sentinelName(sentinel)}] redis> SENTINEL SET ${spec.masterName} auth-pass <$${spec.authPassEnv}>`,
+                ]
+              : []),
+            ...(spec.authPassEnv && spec.authUserEnv
+              ? [
+                  `[${sentinelName(sentinel)}] redis> SENTINEL SET ${spec.masterName} auth-user <$${spec.authUserEnv}>`,
+                ]
+              : []),
+          ]),
+          `wait until every Sentinel answers GET-MASTER-ADDR-BY-NAME ${spec.newMaster.host} ${spec.newMaster.port} and [${spec.newMaster.name}] ROLE is master (at most ${spec.timeoutMs} ms)`,
+        ],
       };
     case "fence":
       return {

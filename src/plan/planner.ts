@@ -11,6 +11,7 @@ import type { CheckRdbTool, HostFacts, NodeState, Topology } from "../topology/t
 import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
 import { chooseCheckRdb } from "./check-rdb.js";
 import { describeStep } from "./describe-step.js";
+import { sentinelFailoverStep, sentinelHandBack, sentinelMismatch } from "./plan-sentinel.js";
 import { redisCli } from "./redis-cli.js";
 import type {
   Candidate,
@@ -67,14 +68,18 @@ export function planFailover(input: PlanInput): PlanOutcome {
     );
   }
   const watched = sentinelWatched(input.topology);
-  if (watched.length > 0) {
+  if (!cluster.sentinel && watched.length > 0) {
     return refuse(
       `Sentinel manages this cluster (${watched.map((node) => `${node.name}: ${node.sentinelSubscribers} subscriber(s) of __sentinel__:hello`).join(", ")}); a failover behind its back would be fought: Sentinel would fail over again, or turn the new master back into a replica, by its own view`,
       {
         advice:
-          "Let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (redis-cli -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.",
+          "Declare the cluster's Sentinels in the inventory (sentinel: { hosts: [...], masterName }) so the bot fails over through them. Or let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (redis-cli -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.",
       },
     );
+  }
+  if (cluster.sentinel) {
+    const undeclared = sentinelMismatch(cluster.sentinel.hosts.length, watched);
+    if (undeclared) return { ok: false, refusal: undeclared };
   }
   const master = assessment.master;
   if (!master?.name) return refuse("cannot tell which server is the master");
@@ -256,12 +261,29 @@ class PlanContext {
     specs.push(
       ...this.#finish(spareRef, [sourceRef, ...others.map((node) => ref(this.#host(node.name)))]),
     );
+    const handBack = sentinelHandBack(
+      this.#input.cluster,
+      this.#input.topology,
+      this.#masterRef(),
+      spareRef,
+    );
+    if (handBack && "reason" in handBack) return { ok: false, refusal: handBack };
+    if (handBack) {
+      // Out of Sentinel's hands before anything changes; back in them before clients are told.
+      specs.splice(1, 0, handBack.remove);
+      specs.splice(specs.length - 1, 0, handBack.monitor);
+    }
 
     const risks = [
       `Writes ${master.name} accepted after ${source.name} last heard from it (${describeAge(lastHeardSecondsAgo(source))} before the plan) are not in the snapshot and are lost unless ${master.name} comes back.`,
       `${source.name} discards its own copy when it starts replicating from ${spare.name}; that happens only after ${spare.name} has started and shown the snapshot's key count.`,
       ...this.#unreachableReplicaRisks(spareRef),
     ];
+    if (handBack) {
+      risks.push(
+        `No Sentinel watches ${handBack.remove.masterName} from step 2 until the Sentinel step near the end; if the run stops in between, its report gives the commands that put them back.`,
+      );
+    }
     if (spareFacts.configAppendonly === undefined && spareFacts.aofFiles.length === 0) {
       risks.push(
         `${spare.name}'s redis.conf is not in the inventory (config:), so whether it turns AOF on is unknown; if it does, Redis would start empty — the start step checks the key count and stops before ${source.name} is touched.`,
@@ -285,6 +307,8 @@ class PlanContext {
     if ("reason" in target) return { ok: false, refusal: target };
     const targetRef = ref(this.#host(target.name));
     const others = this.#assessment.replicas.filter((node) => node.name !== target.name);
+    const viaSentinel = this.#sentinelFailover(targetRef, false);
+    if (viaSentinel && "reason" in viaSentinel) return { ok: false, refusal: viaSentinel };
     const specs: StepSpec[] = [
       {
         kind: "recheck",
@@ -293,7 +317,7 @@ class PlanContext {
         mustAnswer: [{ ref: targetRef, role: "replica" }],
         mustBeSilent: [],
       },
-      { kind: "promote", host: targetRef },
+      viaSentinel ?? { kind: "promote", host: targetRef },
       ...this.#repoint(others, targetRef),
     ];
     const spareSteps = this.#spareAsReplica(targetRef);
@@ -345,6 +369,26 @@ class PlanContext {
         ? "client-pause"
         : "failover-command";
     const useFailoverCommand = switchMethod === "failover-command";
+    const viaSentinel = this.#sentinelFailover(targetRef, true);
+    if (viaSentinel && "reason" in viaSentinel) return { ok: false, refusal: viaSentinel };
+    const handOver: StepSpec = viaSentinel ?? {
+      kind: "switchover",
+      master: masterRef,
+      target: targetRef,
+      targetAnnounced: { ip: announced.ip, port: announced.port },
+      method: switchMethod,
+      timeoutMs: this.#input.cluster.timeouts.failoverMs,
+      // Covers the wait plus the swap (two commands, each bounded by the command timeout).
+      pauseMs: this.#input.cluster.timeouts.failoverMs + 2 * this.#input.cluster.timeouts.commandMs,
+      ...(switchMethod !== "refuse-writes"
+        ? {}
+        : {
+            restoreConfig: {
+              minReplicasToWrite: masterNode?.minReplicasToWrite ?? 0,
+              minReplicasMaxLag: masterNode?.minReplicasMaxLag ?? 10,
+            },
+          }),
+    };
     const specs: StepSpec[] = [
       {
         kind: "recheck",
@@ -353,25 +397,7 @@ class PlanContext {
         mustAnswer: [{ ref: targetRef, role: "replica" }],
         mustBeSilent: [],
       },
-      {
-        kind: "switchover",
-        master: masterRef,
-        target: targetRef,
-        targetAnnounced: { ip: announced.ip, port: announced.port },
-        method: switchMethod,
-        timeoutMs: this.#input.cluster.timeouts.failoverMs,
-        // Covers the wait plus the swap (two commands, each bounded by the command timeout).
-        pauseMs:
-          this.#input.cluster.timeouts.failoverMs + 2 * this.#input.cluster.timeouts.commandMs,
-        ...(switchMethod !== "refuse-writes"
-          ? {}
-          : {
-              restoreConfig: {
-                minReplicasToWrite: masterNode?.minReplicasToWrite ?? 0,
-                minReplicasMaxLag: masterNode?.minReplicasMaxLag ?? 10,
-              },
-            }),
-      },
+      handOver,
       ...this.#repoint(others, targetRef),
     ];
     const spareSteps = this.#spareAsReplica(targetRef);
@@ -381,15 +407,19 @@ class PlanContext {
       ...this.#finish(targetRef, [masterRef, ...others.map((node) => ref(this.#host(node.name)))]),
     );
     if (!this.#modeReason) this.#modeReason = `requested: planned switchover to ${target.name}`;
-    const method = useFailoverCommand
-      ? `FAILOVER (${masterNode?.server ?? `Redis ${masterNode?.version}`})`
-      : switchMethod === "client-pause"
-        ? "CLIENT PAUSE WRITE, because FAILOVER is not available on this server"
-        : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
+    const method = viaSentinel
+      ? `CLIENT PAUSE WRITE, then SENTINEL FAILOVER ${viaSentinel.masterName}`
+      : useFailoverCommand
+        ? `FAILOVER (${masterNode?.server ?? `Redis ${masterNode?.version}`})`
+        : switchMethod === "client-pause"
+          ? "CLIENT PAUSE WRITE, because FAILOVER is not available on this server"
+          : `writes refused with min-replicas-to-write, because Redis ${masterNode?.version ?? "?"} predates FAILOVER (6.2)`;
     const risks = [
-      switchMethod !== "refuse-writes"
-        ? `Writes pause while ${target.name} catches up (at most ${this.#input.cluster.timeouts.failoverMs} ms, ${method}); if it cannot catch up, or the swap fails, writes resume on ${master.name} and nothing changes.`
-        : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
+      viaSentinel
+        ? `Writes pause on ${master.name} while ${target.name} catches up and the Sentinels switch (${method}; at most ${viaSentinel.pauseMs} ms); they resume once ${master.name} follows ${target.name}, or on ${master.name} if the failover does not happen. Sentinel picks among equal-priority replicas by the offsets it last saw: the step checks its pick right before asking and changes nothing if it is not ${target.name}.`
+        : switchMethod !== "refuse-writes"
+          ? `Writes pause while ${target.name} catches up (at most ${this.#input.cluster.timeouts.failoverMs} ms, ${method}); if it cannot catch up, or the swap fails, writes resume on ${master.name} and nothing changes.`
+          : `Writes are refused (NOREPLICAS) for at most ${this.#input.cluster.timeouts.failoverMs} ms while ${target.name} catches up (${method}); if it cannot catch up, nothing changes.`,
       ...this.#unreachableReplicaRisks(targetRef),
       ...spareSteps.risks,
     ];
@@ -400,6 +430,11 @@ class PlanContext {
       risks,
       `None expected: ${target.name} takes over only once it has every write ${master.name} acknowledged.`,
     );
+  }
+
+  #sentinelFailover(target: HostRef, pause: boolean) {
+    const { cluster, topology } = this.#input;
+    return sentinelFailoverStep(cluster, topology, this.#masterRef(), target, pause);
   }
 
   /** Each of `replicas` made a replica of `master`, in order. */

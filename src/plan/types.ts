@@ -78,6 +78,44 @@ export type StepSpec =
       /** refuse-writes: the master's settings before the switchover, put back afterwards. */
       restoreConfig?: { minReplicasToWrite: number; minReplicasMaxLag: number };
     }
+  | {
+      kind: "sentinel-failover";
+      masterName: string;
+      /** Every declared Sentinel; the failover is asked of the first that answers and names oldMaster. */
+      sentinels: SentinelRef[];
+      /** How many of them must name the new master before the step ends (a majority). */
+      quorum: number;
+      oldMaster: HostRef;
+      /** The address the Sentinels gave for the old master when the plan was made. */
+      oldAnnounced: { host: string; port: number };
+      target: HostRef;
+      /** How the Sentinels list the target (its announced address); they report the new master so. */
+      targetAnnounced: { host: string; port: number };
+      /**
+       * switchover: writes pause on the old master until the target holds all of them, so that
+       * no acknowledged write is lost, and resume only once the old master follows the target.
+       */
+      pauseMs?: number;
+      /** How long the Sentinels and the servers may take to agree. */
+      timeoutMs: number;
+    }
+  | {
+      kind: "sentinel-remove";
+      masterName: string;
+      /** Each Sentinel with the settings it watched the master with (put back by sentinel-monitor). */
+      sentinels: Array<SentinelRef & { settings: SentinelWatchSettings }>;
+      oldMaster: HostRef;
+    }
+  | {
+      kind: "sentinel-monitor";
+      masterName: string;
+      sentinels: Array<SentinelRef & { settings: SentinelWatchSettings }>;
+      newMaster: HostRef;
+      /** Environment variables whose values Sentinel needs to reach the servers (auth-pass, auth-user). */
+      authPassEnv?: string;
+      authUserEnv?: string;
+      timeoutMs: number;
+    }
   | { kind: "fence"; host: HostRef; newMaster: HostRef }
   | {
       kind: "announce";
@@ -88,6 +126,20 @@ export type StepSpec =
     };
 
 export type StepKind = StepSpec["kind"];
+
+/** A declared Sentinel as a plan refers to it. */
+export interface SentinelRef {
+  host: string;
+  port: number;
+}
+
+/** What `SENTINEL MASTER` reports and `SENTINEL MONITOR` + `SENTINEL SET` put back. */
+export interface SentinelWatchSettings {
+  quorum: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+  parallelSyncs: number;
+}
 
 export interface PlannedStep {
   /** 1-based position in the plan. */

@@ -1,4 +1,4 @@
-import type { NodeState } from "./types.js";
+import type { NodeState, SentinelView } from "./types.js";
 
 /** One line per server, the same wherever a topology is shown (plans, step output, reports). */
 export function describeNode(node: NodeState): string {
@@ -37,4 +37,29 @@ export function roleText(node: NodeState): string {
     return `replica of ${master}, ${state}${link.syncInProgress ? ", syncing" : ""}`;
   }
   return node.role ?? "unknown role";
+}
+
+/** One line per declared Sentinel, then every disagreement: `status` shows this beside the servers. */
+export function describeSentinels(view: SentinelView): string[] {
+  const named = (entry: { host: string; port: number; hostName?: string }) =>
+    entry.hostName ?? `${entry.host}:${entry.port}`;
+  const lines = view.sentinels.map((sentinel) => {
+    const where = `Sentinel ${sentinel.host}:${sentinel.port}`;
+    if (!sentinel.reachable) return `${where}: not answering — ${sentinel.error ?? "no reply"}`;
+    if (!sentinel.monitors || !sentinel.master)
+      return `${where}: does not monitor ${view.masterName}`;
+    const replicas = (sentinel.replicas ?? [])
+      .map(
+        (replica) => `${named(replica)} (${replica.flags.join(",")}, priority ${replica.priority})`,
+      )
+      .join(", ");
+    return `${where}: master ${named(sentinel.master)} (${sentinel.master.host}:${sentinel.master.port}), flags ${(sentinel.flags ?? []).join(",") || "-"}, quorum ${sentinel.quorum ?? "?"} (${sentinel.ckquorum === "ok" ? "ok" : `NOT ok: ${sentinel.ckquorum ?? "unknown"}`}), replicas: ${replicas || "none"}`;
+  });
+  lines.push(
+    view.agreed
+      ? `Sentinels (${view.masterName}): ${view.quorum} of ${view.sentinels.length} needed; they name ${named(view.agreed)}`
+      : `Sentinels (${view.masterName}): no ${view.quorum} of ${view.sentinels.length} agree on a master`,
+  );
+  for (const disagreement of view.disagreements) lines.push(`DISAGREE: ${disagreement}`);
+  return lines;
 }

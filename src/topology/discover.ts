@@ -2,6 +2,7 @@ import type { ClusterConfig } from "../config/inventory.js";
 import { EndpointNames } from "./endpoint-names.js";
 import type { NodeAccess } from "./node-access.js";
 import { probeNode } from "./probe-node.js";
+import { judgeSentinels, nameSentinelAddresses, probeSentinels } from "./sentinel-view.js";
 import type { Topology } from "./types.js";
 
 /** Probes every host of the cluster at once; a hung host costs one timeout, not one per host. */
@@ -10,9 +11,13 @@ export async function discoverTopology(
   connections: NodeAccess,
   now: () => number = Date.now,
 ): Promise<Topology> {
-  const [names, nodes] = await Promise.all([
+  const sentinelAccess = connections.sentinel?.bind(connections);
+  const [names, nodes, sentinels] = await Promise.all([
     EndpointNames.build(cluster),
     Promise.all(cluster.hosts.map((host) => probeNode(host, connections.redis(host.name)))),
+    sentinelAccess && cluster.sentinel
+      ? probeSentinels(cluster, { sentinel: sentinelAccess })
+      : Promise.resolve(undefined),
   ]);
   for (const node of nodes) {
     if (node.master) {
@@ -24,5 +29,10 @@ export async function discoverTopology(
       if (name) replica.hostName = name;
     }
   }
-  return { cluster: cluster.name, observedAt: now(), nodes };
+  const topology: Topology = { cluster: cluster.name, observedAt: now(), nodes };
+  if (cluster.sentinel && sentinels) {
+    nameSentinelAddresses(sentinels, names);
+    topology.sentinel = judgeSentinels(cluster.sentinel.masterName, sentinels, nodes);
+  }
+  return topology;
 }

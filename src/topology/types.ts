@@ -79,6 +79,48 @@ export interface Topology {
   /** Unix milliseconds. */
   observedAt: number;
   nodes: NodeState[];
+  /** What the declared Sentinels say, when the inventory declares them (sentinel:). */
+  sentinel?: SentinelView;
+}
+
+/** One declared Sentinel's view of the cluster's master. */
+export interface SentinelState {
+  host: string;
+  port: number;
+  reachable: boolean;
+  error?: string;
+  /** False when it answers but does not monitor the master name (SENTINEL REMOVE, or never told). */
+  monitors?: boolean;
+  /** The master this Sentinel gives clients, with the inventory's name for it when it is ours. */
+  master?: { host: string; port: number; hostName?: string };
+  flags?: string[];
+  quorum?: number;
+  downAfterMs?: number;
+  failoverTimeoutMs?: number;
+  parallelSyncs?: number;
+  otherSentinels?: number;
+  /** SENTINEL CKQUORUM: "ok", or why a failover could not be authorised. */
+  ckquorum?: string;
+  replicas?: Array<{
+    host: string;
+    port: number;
+    hostName?: string;
+    flags: string[];
+    priority: number;
+    offset: number;
+    runId: string;
+  }>;
+}
+
+export interface SentinelView {
+  masterName: string;
+  sentinels: SentinelState[];
+  /** Declared Sentinels that must agree: a majority of them. */
+  quorum: number;
+  /** The master a quorum of declared Sentinels names, if any. */
+  agreed?: { host: string; port: number; hostName?: string };
+  /** Sentinels disagreeing with each other or with the servers, in words. */
+  disagreements: string[];
 }
 
 /** What the bot learned about a machine over its remote transport (SSH or local). */

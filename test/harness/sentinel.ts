@@ -24,6 +24,11 @@ export async function startSentinel(options: {
   replicas: number;
   /** down-after-milliseconds; long by default so that only a forced failover happens. */
   downAfterMs?: number;
+  /** Default 1. */
+  quorum?: number;
+  /** Ready only once it knows this many other Sentinels (started alongside it). */
+  otherSentinels?: number;
+  parallelSyncs?: number;
 }): Promise<SentinelHandle> {
   const { dir, host, master } = options;
   await mkdir(dir, { recursive: true });
@@ -36,9 +41,12 @@ export async function startSentinel(options: {
       `port ${port}`,
       `dir ${dir}`,
       `logfile ${join(dir, "sentinel.log")}`,
-      `sentinel monitor mymaster ${master.ip} ${master.port} 1`,
+      `sentinel monitor mymaster ${master.ip} ${master.port} ${options.quorum ?? 1}`,
       `sentinel down-after-milliseconds mymaster ${options.downAfterMs ?? 600_000}`,
       "sentinel failover-timeout mymaster 60000",
+      ...(options.parallelSyncs
+        ? [`sentinel parallel-syncs mymaster ${options.parallelSyncs}`]
+        : []),
       "",
     ].join("\n"),
   );
@@ -63,7 +71,16 @@ export async function startSentinel(options: {
         const numsub = (await onMaster
           .call("PUBSUB", "NUMSUB", "__sentinel__:hello")
           .catch(() => [])) as unknown[];
-        return known.length >= options.replicas && Number(numsub[1] ?? 0) > 0;
+        const others = options.otherSentinels
+          ? ((await sentinel
+              .call("SENTINEL", "SENTINELS", "mymaster")
+              .catch(() => [])) as unknown[])
+          : [];
+        return (
+          known.length >= options.replicas &&
+          Number(numsub[1] ?? 0) > 0 &&
+          others.length >= (options.otherSentinels ?? 0)
+        );
       },
       {
         what: "Sentinel to discover the replicas and say hello",

@@ -19,6 +19,7 @@ import {
 } from "../../src/slack/types.js";
 import { assessTopology } from "../../src/topology/assess.js";
 import { describeNode } from "../../src/topology/describe.js";
+import { judgeSentinels } from "../../src/topology/sentinel-view.js";
 import { validateBlocks } from "../slack-double/blocks.js";
 import { messageButtons, messageText } from "../slack-double/inspect.js";
 import { blocksCharCount, SLACK_LIMITS } from "../slack-double/limits.js";
@@ -555,6 +556,49 @@ describe("statusMessage", () => {
     const text = blockText(statusMessage(topo, assessment));
     expect(text).toContain("Problems");
     expect(text).toContain("No master identified");
+  });
+
+  it("shows the declared Sentinels' view and their disagreements", () => {
+    const nodes = [master(a, [{ of: b, offset: 500 }]), replica(b, a, { offset: 500, link: "up" })];
+    const topo = {
+      ...topology(nodes),
+      sentinel: judgeSentinels(
+        "mymaster",
+        [
+          {
+            host: "10.0.0.21",
+            port: 26379,
+            reachable: true,
+            monitors: true,
+            master: { host: "10.0.0.11", port: 6379, hostName: "machine-a" },
+            flags: ["master"],
+            quorum: 1,
+            ckquorum: "ok",
+            replicas: [
+              {
+                host: "10.0.0.12",
+                port: 6379,
+                hostName: "machine-b",
+                flags: ["slave"],
+                priority: 100,
+                offset: 500,
+                runId: "x",
+              },
+            ],
+          },
+          { host: "10.0.0.22", port: 26379, reachable: false, error: "connect ECONNREFUSED" },
+        ],
+        nodes,
+      ),
+    };
+    const content = statusMessage(topo, assessTopology(topo));
+    expectValid(content);
+    const text = blockText(content);
+    expect(text).toContain("Sentinels");
+    expect(text).toMatch(
+      /Sentinel 10\.0\.0\.21:26379: master machine-a .*quorum 1 \(ok\), replicas: machine-b/,
+    );
+    expect(text).toMatch(/:warning: DISAGREE: Sentinel 10\.0\.0\.22:26379 does not answer/);
   });
 
   it("200 hosts fit", () => {

@@ -627,3 +627,83 @@ describe("inventory checks added after review", () => {
     );
   });
 });
+
+describe("the sentinel: key", () => {
+  const withSentinel = (sentinel: string, clusterExtra = "") =>
+    twoHosts(undefined, "", `${clusterExtra}\n    sentinel: ${sentinel}`);
+
+  it("reads the Sentinels, defaulting their port to 26379 and the agreement wait to 60 s", () => {
+    const cluster = clusterOf(
+      parse(
+        withSentinel(
+          "{ hosts: [{ host: 10.0.0.9 }, { host: 10.0.0.10, port: 26380 }], masterName: mymaster, passwordEnv: SENTINEL_PASS }",
+        ),
+      ),
+    );
+    expect(cluster.sentinel).toEqual({
+      hosts: [
+        { host: "10.0.0.9", port: 26379 },
+        { host: "10.0.0.10", port: 26380 },
+      ],
+      masterName: "mymaster",
+      passwordEnv: "SENTINEL_PASS",
+      agreeTimeoutMs: 60_000,
+    });
+  });
+
+  it("uses the cluster's tls: for the Sentinels unless the key gives its own", () => {
+    const inherited = clusterOf(
+      parse(withSentinel("{ hosts: [{ host: 10.0.0.9 }], masterName: m }", "\n    tls: true")),
+    );
+    expect(inherited.sentinel?.tls).toBe(true);
+    const own = clusterOf(
+      parse(
+        withSentinel(
+          "{ hosts: [{ host: 10.0.0.9 }], masterName: m, tls: false }",
+          "\n    tls: true",
+        ),
+      ),
+    );
+    expect(own.sentinel?.tls).toBe(false);
+  });
+
+  it("leaves sentinel unset when the key is absent", () => {
+    expect(clusterOf(parse(twoHosts())).sentinel).toBeUndefined();
+  });
+
+  it("rejects an empty hosts list, a missing masterName and a misspelt key, naming each field", () => {
+    expect(rejected(withSentinel("{ hosts: [], masterName: m }")).message).toContain(
+      "- clusters.x.sentinel.hosts: list at least one Sentinel",
+    );
+    expect(rejected(withSentinel("{ hosts: [{ host: 10.0.0.9 }] }")).message).toContain(
+      "- clusters.x.sentinel.masterName:",
+    );
+    expect(
+      rejected(withSentinel("{ hosts: [{ host: 10.0.0.9 }], masterName: m, quorum: 2 }")).message,
+    ).toContain("- clusters.x.sentinel:");
+  });
+
+  it("rejects a password given in the inventory instead of an environment variable name", () => {
+    expect(
+      rejected(
+        withSentinel('{ hosts: [{ host: 10.0.0.9 }], masterName: m, passwordEnv: "s3cr3t!" }'),
+      ).message,
+    ).toContain("- clusters.x.sentinel.passwordEnv: must be an environment variable name");
+  });
+
+  it("rejects a master name with spaces, a Sentinel listed twice, and a Sentinel on a host's Redis endpoint", () => {
+    expect(
+      rejected(withSentinel('{ hosts: [{ host: 10.0.0.9 }], masterName: "my master" }')).message,
+    ).toContain("- clusters.x.sentinel.masterName: master names may use");
+    expect(
+      rejected(
+        withSentinel(
+          "{ hosts: [{ host: 10.0.0.9 }, { host: 10.0.0.9, port: 26379 }], masterName: m }",
+        ),
+      ).message,
+    ).toContain("- clusters.x.sentinel.hosts: a Sentinel is listed twice");
+    expect(
+      rejected(withSentinel("{ hosts: [{ host: 10.0.0.1, port: 6379 }], masterName: m }")).message,
+    ).toContain("- clusters.x.sentinel.hosts.0: 10.0.0.1:6379 is host a's Redis, not a Sentinel");
+  });
+});

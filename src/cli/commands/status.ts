@@ -18,6 +18,7 @@ export async function statusCommand(
         observedAt: topology.observedAt,
         nodes: topology.nodes,
         assessment,
+        ...(topology.sentinel ? { sentinel: topology.sentinel } : {}),
       }),
     );
   } else {

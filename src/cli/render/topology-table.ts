@@ -1,6 +1,6 @@
 import Table from "cli-table3";
 import type { Assessment } from "../../topology/assess.js";
-import { isStopped, roleText } from "../../topology/describe.js";
+import { describeSentinels, isStopped, roleText } from "../../topology/describe.js";
 import type { Topology } from "../../topology/types.js";
 
 /** `status`: one row per server — role, link, offset, lag, keys, last save. */
@@ -53,6 +53,7 @@ export function renderTopologyTable(topology: Topology, assessment?: Assessment)
     for (const line of assessment.evidence) lines.push(`  ${line}`);
     for (const problem of assessment.problems) lines.push(`PROBLEM: ${problem}`);
   }
+  if (topology.sentinel) lines.push(...describeSentinels(topology.sentinel));
   return lines.join("\n");
 }
 

@@ -8,6 +8,7 @@ import { prepareSpare } from "./prepare-spare.js";
 import { promote } from "./promote.js";
 import { recheck } from "./recheck.js";
 import { replicate } from "./replicate.js";
+import { sentinelFailover, sentinelMonitor, sentinelRemove } from "./sentinel.js";
 import { snapshot } from "./snapshot.js";
 import { startRedis } from "./start-redis.js";
 import { switchover } from "./switchover.js";
@@ -22,6 +23,9 @@ export const STEPS: { [K in StepKind]: StepImplementation<Extract<StepSpec, { ki
   promote,
   replicate,
   switchover,
+  "sentinel-failover": sentinelFailover,
+  "sentinel-remove": sentinelRemove,
+  "sentinel-monitor": sentinelMonitor,
   fence,
   announce,
 };

@@ -1,6 +1,6 @@
 import { lastSaveText } from "../../format/time-text.js";
 import type { Assessment, MasterState } from "../../topology/assess.js";
-import { roleText } from "../../topology/describe.js";
+import { describeSentinels, roleText } from "../../topology/describe.js";
 import type { NodeState, Topology } from "../../topology/types.js";
 import type { MessageContent } from "../types.js";
 import { context, header, section } from "./build.js";
@@ -17,6 +17,7 @@ export const STATUS_BLOCKS = {
   problems: "st_problems",
   servers: "st_servers",
   evidence: "st_evidence",
+  sentinels: "st_sentinels",
   cut: "st_cut",
 } as const;
 
@@ -67,6 +68,15 @@ export function statusMessage(
       title: "*Evidence*",
       items: assessment.evidence.map((line) => bulletItem("• ", line, 400)),
       more: (omitted) => `_… ${omitted} more lines of evidence not shown._`,
+    }),
+    listPart({
+      id: STATUS_BLOCKS.sentinels,
+      priority: 2,
+      title: `*Sentinels*${topology.sentinel ? ` (${escapeMrkdwn(topology.sentinel.masterName)})` : ""}`,
+      items: (topology.sentinel ? describeSentinels(topology.sentinel) : []).map((line) =>
+        bulletItem(line.startsWith("DISAGREE") ? ":warning: " : "• ", line, 600),
+      ),
+      more: (omitted) => `_… ${omitted} more lines not shown — run \`redis-failover status\`._`,
     }),
     {
       ...fixedPart(0, [context(STATUS_BLOCKS.cut, [":scissors: Shortened to fit Slack."])]),
