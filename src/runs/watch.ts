@@ -1,0 +1,275 @@
+import type { FailoverEngine } from "../engine/engine.js";
+import type { RunResult } from "../engine/events.js";
+import type { OldMasterProbe } from "../engine/watch-probe.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Plan } from "../plan/types.js";
+import { replay } from "../state/replay.js";
+import type { ClusterLocks, Decisions, JournalStore, WatchRecord } from "../state/types.js";
+import { openWatches, replayWatches, type WatchHistory } from "../state/watches.js";
+import { DECISION_TTL_MS } from "./context.js";
+
+export type AnsweringProbe = Extract<OldMasterProbe, { answers: true }>;
+
+/** What a front end shows of watches: told by the watcher, never asked back. */
+export interface WatchObserver {
+  /** A run left its old master unfenced: the bot now watches it. */
+  started(watch: WatchHistory): void;
+  /** The host answers again (the n-th time), still not following the current master. */
+  returned(watch: WatchHistory, probe: AnsweringProbe, n: number): void;
+  /** The host answered, and is silent again. */
+  silent(watch: WatchHistory): void;
+  /** The watch ended (fenced, or found following the current master). */
+  ended(watch: WatchHistory & { ended: NonNullable<WatchHistory["ended"]> }): void;
+}
+
+/**
+ * Journal side of a finished attempt: a host its fence step could not reach is watched from
+ * now on; a host a fence step did fence ends its watch (whoever ran it: Fence button, CLI).
+ */
+export async function recordWatchChanges(
+  journal: JournalStore,
+  plan: Plan,
+  result: RunResult,
+  now: () => number,
+): Promise<void> {
+  const fencedHosts = fencedBy(plan, result.steps);
+  const unfenced = result.facts.unfenced?.name;
+  if (fencedHosts.size === 0 && !unfenced) return;
+  const open = openWatches(replayWatches(await journal.read())).filter(
+    (watch) => watch.cluster === plan.cluster && watch.runId !== plan.runId,
+  );
+  const base = { cluster: plan.cluster } as const;
+  for (const watch of open) {
+    if (fencedHosts.has(watch.host.name)) {
+      await journal.append({
+        ...base,
+        type: "watch-ended",
+        runId: watch.runId,
+        at: now(),
+        host: watch.host.name,
+        reason: "fenced",
+        detail: `${watch.host.name} was fenced by run ${plan.runId}`,
+        fencedBy: plan.runId,
+      });
+    } else if (watch.host.name === unfenced) {
+      await journal.append({
+        ...base,
+        type: "watch-ended",
+        runId: watch.runId,
+        at: now(),
+        host: watch.host.name,
+        reason: "superseded",
+        detail: `run ${plan.runId} also left ${watch.host.name} unfenced; it is watched in that run's thread`,
+      });
+    }
+  }
+  const spec = plan.steps
+    .map((step) => step.spec)
+    .find((candidate) => candidate.kind === "fence" && candidate.host.name === unfenced);
+  if (spec?.kind === "fence") {
+    await journal.append({
+      ...base,
+      type: "watch-started",
+      runId: plan.runId,
+      at: now(),
+      host: spec.host,
+      newMaster: spec.newMaster,
+    });
+  }
+}
+
+/** Hosts whose fence step of `plan` finished ok. */
+function fencedBy(plan: Plan, steps: Iterable<{ index: number; status: string }>): Set<string> {
+  return new Set(
+    [...steps]
+      .filter((step) => step.status === "ok")
+      .map((step) => plan.steps[step.index - 1]?.spec)
+      .flatMap((spec) => (spec?.kind === "fence" ? [spec.host.name] : [])),
+  );
+}
+
+/** The run that fenced the watched host after the watch began, if one did. */
+async function fencingRun(journal: JournalStore, watch: WatchHistory): Promise<string | undefined> {
+  const runs = replay(await journal.read({ since: watch.startedAt }));
+  for (const run of runs.values()) {
+    if (run.cluster !== watch.cluster || run.runId === watch.runId) continue;
+    const steps = [...run.steps].map(([index, step]) => ({ index, status: step.status }));
+    if (fencedBy(run.plan, steps).has(watch.host.name)) return run.runId;
+  }
+  return undefined;
+}
+
+export interface WatcherOptions {
+  engine: FailoverEngine;
+  journal: JournalStore;
+  decisions: Decisions;
+  /** A run holding the cluster (a fence under way) records its own outcome. */
+  locks: ClusterLocks;
+  observer: WatchObserver;
+  log: Logger;
+  /** This process's name in the journal. */
+  instance: string;
+  /** How often each watched host is probed (one probe in flight per host). */
+  intervalMs: number;
+  now?: () => number;
+}
+
+/**
+ * Keeps watching old masters that runs could not fence, for as long as the journal says they
+ * are watched: each is probed every few seconds, one probe in flight at a time. A return, a
+ * silence and an end are each recorded and told once, whichever instance sees them first
+ * (first-writer-wins claims, as the outbox does), so a restart or a second instance never
+ * says it twice.
+ */
+export class Watcher {
+  readonly #options: WatcherOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #probing = new Map<string, Promise<void>>();
+  /** Watches seen open by this process: their end is told when it is seen. */
+  readonly #open = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: WatcherOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: "watch" });
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    void this.tick();
+    // tick() never rejects: every failure inside is caught and logged.
+    this.#timer = setInterval(() => void this.tick(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#ticking;
+    await Promise.allSettled([...this.#probing.values()]);
+  }
+
+  /** One pass: read the watches from the journal, start a probe for each open one not being probed. */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#tick()
+      .catch((error: unknown) => this.#log.error({ err: errorMessage(error) }, "watch pass failed"))
+      .finally(() => {
+        this.#ticking = undefined;
+      });
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    const watches = replayWatches(await this.#options.journal.read());
+    for (const watch of watches.values()) {
+      if (watch.ended) {
+        if (this.#open.delete(watch.runId) && (await this.#claim(watch, "told-end")))
+          this.#options.observer.ended({ ...watch, ended: watch.ended });
+        continue;
+      }
+      if (!this.#open.has(watch.runId)) {
+        this.#open.add(watch.runId);
+        if (await this.#claim(watch, "told-start")) this.#options.observer.started(watch);
+      }
+      if (this.#probing.has(watch.runId) || this.#stopped) continue;
+      const probe = this.#probe(watch)
+        .catch((error: unknown) =>
+          this.#log.warn(
+            { runId: watch.runId, host: watch.host.name, err: errorMessage(error) },
+            "watch probe failed",
+          ),
+        )
+        .finally(() => this.#probing.delete(watch.runId));
+      this.#probing.set(watch.runId, probe);
+    }
+  }
+
+  async #probe(watch: WatchHistory): Promise<void> {
+    const probe = await this.#options.engine.probeOldMaster(
+      watch.cluster,
+      watch.host.name,
+      watch.newMaster,
+    );
+    this.#log.debug({ runId: watch.runId, host: watch.host.name, probe }, "watch probe");
+    if (probe.answers && probe.followsCurrent) {
+      // Mid-fence the host already follows the new master: the fencing run ends the watch.
+      if (await this.#options.locks.holder(watch.cluster)) return;
+      if (!(await this.#claim(watch, "end"))) return;
+      // A run that fenced it may have released the lock just before recording the end itself.
+      const fencer = await fencingRun(this.#options.journal, watch);
+      await this.#record(
+        watch,
+        fencer
+          ? {
+              type: "watch-ended",
+              reason: "fenced",
+              detail: `${watch.host.name} was fenced by run ${fencer}`,
+              fencedBy: fencer,
+            }
+          : {
+              type: "watch-ended",
+              reason: "replica",
+              detail: `${watch.host.name} answers as a replica of the current master ${watch.newMaster.name}: nothing left to fence`,
+            },
+      );
+      return;
+    }
+    if (probe.answers && !watch.answering) {
+      const n = watch.returns + 1;
+      if (!(await this.#claim(watch, `return:${n}`))) return;
+      this.#log.warn(
+        { runId: watch.runId, host: watch.host.name, n },
+        "watched old master answers again",
+      );
+      await this.#record(watch, {
+        type: "watch-returned",
+        n,
+        summary: probe.returned?.summary ?? probe.problem ?? "",
+        by: this.#options.instance,
+      }).catch((error: unknown) =>
+        this.#log.error({ err: errorMessage(error) }, "the return could not be recorded"),
+      );
+      this.#options.observer.returned(watch, probe, n);
+      return;
+    }
+    if (!probe.answers && watch.answering) {
+      if (!(await this.#claim(watch, `silent:${watch.returns}`))) return;
+      await this.#record(watch, {
+        type: "watch-silent",
+        n: watch.returns,
+        by: this.#options.instance,
+      }).catch((error: unknown) =>
+        this.#log.error({ err: errorMessage(error) }, "the silence could not be recorded"),
+      );
+      this.#options.observer.silent(watch);
+    }
+  }
+
+  #claim(watch: WatchHistory, what: string): Promise<boolean> {
+    return this.#options.decisions.claim(
+      `watch:${watch.runId}:${what}`,
+      this.#options.instance,
+      DECISION_TTL_MS,
+    );
+  }
+
+  #record(
+    watch: WatchHistory,
+    record: DistributiveOmit<WatchRecord, "runId" | "cluster" | "at" | "host">,
+  ): Promise<void> {
+    return this.#options.journal.append({
+      ...record,
+      runId: watch.runId,
+      cluster: watch.cluster,
+      at: this.#now(),
+      host: watch.host.name,
+    } as WatchRecord);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
