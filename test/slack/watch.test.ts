@@ -2,7 +2,9 @@ import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/program.js";
 import { FENCE_ACTION } from "../../src/slack/blocks/watch-message.js";
 import { ACTIONS } from "../../src/slack/types.js";
 import type { JournalRecord } from "../../src/state/types.js";
@@ -126,6 +128,23 @@ async function rootOfNewPlan(d: SlackDouble): Promise<string> {
   return String((call.response.body as { ts: string }).ts);
 }
 
+/** The CLI in-process, on the bot's journal; stdout and stderr together. */
+async function cli(t: TestTopology, args: string[]): Promise<{ code: number; stdout: string }> {
+  const out = new PassThrough();
+  let printed = "";
+  out.on("data", (chunk) => {
+    printed += chunk;
+  });
+  const code = await runCli([...args, "--inventory", t.inventoryPath], {
+    stdout: out,
+    stderr: out,
+    stdin: new PassThrough(),
+    env: { STATE_DIR: join(t.root, "bot-state") },
+    interactive: false,
+  });
+  return { code, stdout: printed };
+}
+
 /** Replies in the run's thread whose text matches. */
 function threadPosts(d: SlackDouble, ts: string, pattern: RegExp) {
   return d.thread(CHANNEL, ts).filter((message) => pattern.test(messageText(message)));
@@ -162,36 +181,42 @@ async function expectFencedKeepingEverything(
   expect(await scratch.client().get(`own:${OWN_WRITES - 1}`)).toBe(String(OWN_WRITES - 1));
 }
 
+/** The promote requested and approved in Slack, with A hung: it succeeds and leaves a watch on A. */
+async function promotedInSlack(t: TestTopology, b: Machine) {
+  double = await startSlackDouble({
+    channels: [{ id: CHANNEL, name: "incident" }],
+    usergroups: { S0ONCALL: [USERS.bob.id] },
+  });
+  const d = double;
+  const bot = await startBot(t.inventoryPath, {}, { double: d });
+  bots.push(bot);
+  await bot.command("failover cache-test --mode promote");
+  const ts = await rootOfNewPlan(d);
+  await bot.click(ts, ACTIONS.approve, USERS.bob);
+  await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+    what: "the promote",
+    timeoutMs: 90_000,
+  });
+  expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+  const runId = (await journal(t)).find((r) => r.type === "requested")?.runId ?? "";
+  // The run ends with a watch on A, recorded in the journal and said in the thread.
+  expect(
+    (await journal(t)).filter((r) => r.type === "watch-started" && r.runId === runId),
+  ).toHaveLength(1);
+  await waitFor(async () => threadPosts(d, ts, /Watching machine-a/).length === 1, {
+    what: "the watch to be announced",
+    timeoutMs: 30_000,
+  });
+  expect((await info(b)).role).toBe("master");
+  return { d, bot, ts, runId };
+}
+
 describe("watching an old master a run could not fence", () => {
   it("A hung during a promote is watched; when it answers the thread says so with a Fence button; a non-approver is refused, an approver fences it keeping its own writes", {
     timeout: 300_000,
   }, async () => {
     const { t, a, b, keys } = await hungMasterWithOwnWrites();
-    double = await startSlackDouble({
-      channels: [{ id: CHANNEL, name: "incident" }],
-      usergroups: { S0ONCALL: [USERS.bob.id] },
-    });
-    const d = double;
-    const bot = await startBot(t.inventoryPath, {}, { double: d });
-    bots.push(bot);
-    await bot.command("failover cache-test --mode promote");
-    const ts = await rootOfNewPlan(d);
-    await bot.click(ts, ACTIONS.approve, USERS.bob);
-    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
-      what: "the promote",
-      timeoutMs: 90_000,
-    });
-    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
-    const runId = (await journal(t)).find((r) => r.type === "requested")?.runId;
-    // The run ends with a watch on A, recorded in the journal and said in the thread.
-    expect(
-      (await journal(t)).filter((r) => r.type === "watch-started" && r.runId === runId),
-    ).toHaveLength(1);
-    await waitFor(async () => threadPosts(d, ts, /Watching machine-a/).length === 1, {
-      what: "the watch to be announced",
-      timeoutMs: 30_000,
-    });
-    expect((await info(b)).role).toBe("master");
+    const { d, bot, ts, runId } = await promotedInSlack(t, b);
 
     // A answers again: still a master, with writes B lacks.
     await server(a).resume();
@@ -322,6 +347,58 @@ describe("watching an old master a run could not fence", () => {
     const fenceRun = (await journal(t)).find(
       (r) => r.type === "requested" && r.plan.mode === "fence",
     );
+    await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
+  });
+  it("A that goes away and comes back is said again; the CLI's fence ends the watch", {
+    timeout: 300_000,
+  }, async () => {
+    const { t, a, b, keys } = await hungMasterWithOwnWrites();
+    const { d, ts, runId } = await promotedInSlack(t, b);
+
+    await server(a).resume();
+    await waitFor(async () => threadPosts(d, ts, RETURNED).length === 1, {
+      what: "the first return",
+      timeoutMs: 60_000,
+    });
+    await server(a).pause();
+    await waitFor(async () => threadPosts(d, ts, /stopped answering again/).length === 1, {
+      what: "the silence to be said",
+      timeoutMs: 60_000,
+    });
+    await server(a).resume();
+    await waitFor(async () => threadPosts(d, ts, RETURNED).length === 2, {
+      what: "the second return",
+      timeoutMs: 60_000,
+    });
+    expect(messageText(threadPosts(d, ts, RETURNED)[1]!)).toMatch(/return 2 since the run/);
+
+    // `history` lists the open watch.
+    const history = await cli(t, ["history", "cache-test", "--json"]);
+    expect(history.code).toBe(0);
+    expect(
+      history.stdout
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.type === "watch"),
+    ).toMatchObject([
+      { runId, host: "machine-a", newMaster: "machine-b", answering: true, returns: 2 },
+    ]);
+
+    // The operator fences from a terminal instead: same journal, the watch ends all the same.
+    const fenced = await cli(t, ["fence", "cache-test", "--host", "machine-a", "--yes"]);
+    expect(fenced.code, fenced.stdout).toBe(0);
+    const records = await journal(t);
+    const fenceRun = records.find((r) => r.type === "requested" && r.plan.mode === "fence");
+    expect(fenceRun?.type === "requested" && fenceRun.source).toBe("cli");
+    await waitFor(async () => threadPosts(d, ts, /Watch of machine-a ended/).length === 1, {
+      what: "the end of the watch in the thread",
+      timeoutMs: 30_000,
+    });
+    expect(
+      (await journal(t)).find((r) => r.type === "watch-ended" && r.runId === runId),
+    ).toMatchObject({ reason: "fenced", fencedBy: fenceRun?.runId });
+    expect(threadPosts(d, ts, RETURNED)).toHaveLength(2);
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
   });
 });
