@@ -177,12 +177,13 @@ export class Watcher {
         if (await this.#claim(watch, "told-start")) this.#options.observer.started(watch);
       }
       if (this.#probing.has(watch.runId) || this.#stopped) continue;
+      if (!this.#options.engine.inventory.clusters.has(watch.cluster)) {
+        this.#warnOnce(watch, `cluster ${watch.cluster} is no longer in the inventory: not probed`);
+        continue;
+      }
       const probe = this.#probe(watch)
         .catch((error: unknown) =>
-          this.#log.warn(
-            { runId: watch.runId, host: watch.host.name, err: errorMessage(error) },
-            "watch probe failed",
-          ),
+          this.#warnOnce(watch, `watch probe failed: ${errorMessage(error)}`),
         )
         .finally(() => this.#probing.delete(watch.runId));
       this.#probing.set(watch.runId, probe);
@@ -248,6 +249,16 @@ export class Watcher {
       );
       this.#options.observer.silent(watch);
     }
+  }
+
+  readonly #warned = new Set<string>();
+
+  /** Logs a problem of a watch once, not on every probe. */
+  #warnOnce(watch: WatchHistory, message: string): void {
+    const key = `${watch.runId}\n${message}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#log.warn({ runId: watch.runId, host: watch.host.name }, message);
   }
 
   #claim(watch: WatchHistory, what: string): Promise<boolean> {

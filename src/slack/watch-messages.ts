@@ -11,10 +11,11 @@ import {
   watchReturnedMessage,
   watchSilentMessage,
   watchStartedMessage,
+  withoutFence,
 } from "./blocks/watch-message.js";
 import type { SlackOutbox } from "./outbox.js";
 import type { RunMessages } from "./run-messages.js";
-import type { MessageContent } from "./types.js";
+import type { MessageContent, MessageRef } from "./types.js";
 
 /**
  * Shows watches in Slack: in the thread of the run that left its old master unfenced (a CLI
@@ -27,6 +28,8 @@ export class WatchMessages implements WatchObserver {
   readonly #engine: FailoverEngine;
   readonly #messages: RunMessages;
   readonly #log: Logger;
+  /** The last return message of each watch posted by this process, to close when it ends. */
+  readonly #returns = new Map<string, { ref: MessageRef; content: MessageContent }>();
 
   constructor(options: {
     outbox: SlackOutbox;
@@ -43,19 +46,26 @@ export class WatchMessages implements WatchObserver {
   }
 
   started(watch: WatchHistory): void {
-    this.#post(watch, watchStartedMessage(watch));
+    void this.#post(watch, watchStartedMessage(watch));
   }
 
   returned(watch: WatchHistory, probe: AnsweringProbe, n: number): void {
-    this.#post(watch, watchReturnedMessage(watch, probe, n));
+    const content = watchReturnedMessage(watch, probe, n);
+    void this.#post(watch, content).then((ref) => {
+      if (ref) this.#returns.set(watch.runId, { ref, content });
+    });
   }
 
   silent(watch: WatchHistory): void {
-    this.#post(watch, watchSilentMessage(watch));
+    void this.#post(watch, watchSilentMessage(watch));
   }
 
   ended(watch: WatchHistory & { ended: NonNullable<WatchHistory["ended"]> }): void {
-    this.#post(watch, watchEndedMessage(watch));
+    void this.#post(watch, watchEndedMessage(watch));
+    // The last return message posted here loses its Fence button: there is nothing left to fence.
+    const last = this.#returns.get(watch.runId);
+    this.#returns.delete(watch.runId);
+    if (last) this.#outbox.update(last.ref, withoutFence(last.content, watch.ended.detail));
   }
 
   /**
@@ -80,23 +90,25 @@ export class WatchMessages implements WatchObserver {
     };
   }
 
-  #post(watch: WatchHistory, content: MessageContent): void {
-    void this.#where(watch)
+  /** Never rejects. */
+  #post(watch: WatchHistory, content: MessageContent): Promise<MessageRef | undefined> {
+    return this.#where(watch)
       .then((where) => {
         if (!where) {
           this.#log.warn(
             { runId: watch.runId, cluster: watch.cluster },
             "watch: no thread and no channel to report in",
           );
-          return;
+          return undefined;
         }
-        this.#outbox.post(where.channel, content, {
+        return this.#outbox.post(where.channel, content, {
           ...(where.rootTs ? { threadTs: this.#outbox.existing(where.channel, where.rootTs) } : {}),
         });
       })
-      .catch((error: unknown) =>
-        this.#log.error({ runId: watch.runId, err: errorMessage(error) }, "watch message not sent"),
-      );
+      .catch((error: unknown) => {
+        this.#log.error({ runId: watch.runId, err: errorMessage(error) }, "watch message not sent");
+        return undefined;
+      });
   }
 
   async #where(watch: WatchHistory): Promise<{ channel: string; rootTs?: string } | undefined> {

@@ -66,7 +66,7 @@ const server = (machine: Machine) => machine.server as RedisServer;
  * A (master) holds writes B never received, then hangs (SIGSTOP); B has lost its link. The
  * planner's own check says when a promote may go ahead. Returns the keys B holds.
  */
-async function hungMasterWithOwnWrites(): Promise<{
+async function hungMasterWithOwnWrites(ownWrites = OWN_WRITES): Promise<{
   t: TestTopology;
   a: Machine;
   b: Machine;
@@ -83,17 +83,20 @@ async function hungMasterWithOwnWrites(): Promise<{
   await waitForReplicaSync(server(a), server(b));
   for (const machine of [a, b])
     await server(machine).client().config("SET", "repl-ping-replica-period", "1");
-  // B frozen, A drops its link to B, then takes writes of its own that reach nobody else.
-  await server(b).pause();
-  await server(a).client().call("CLIENT", "KILL", "TYPE", "replica");
-  const redisA = client(a);
-  try {
-    for (let i = 0; i < OWN_WRITES; i++) expect(await redisA.set(`own:${i}`, String(i))).toBe("OK");
-  } finally {
-    redisA.disconnect();
+  if (ownWrites > 0) {
+    // B frozen, A drops its link to B, then takes writes of its own that reach nobody else.
+    await server(b).pause();
+    await server(a).client().call("CLIENT", "KILL", "TYPE", "replica");
+    const redisA = client(a);
+    try {
+      for (let i = 0; i < ownWrites; i++)
+        expect(await redisA.set(`own:${i}`, String(i))).toBe("OK");
+    } finally {
+      redisA.disconnect();
+    }
   }
   await server(a).pause();
-  await server(b).resume();
+  if (ownWrites > 0) await server(b).resume();
   const engine = await t.engine();
   await expect
     .poll(async () => (await engine.plan({ cluster: "cache-test", mode: "promote" })).ok, {
@@ -273,6 +276,12 @@ describe("watching an old master a run could not fence", () => {
     // Said once for this return, however many probes saw A answering.
     expect(threadPosts(d, ts, RETURNED)).toHaveLength(1);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+    // Its Fence button is gone: nothing is left to fence.
+    await waitFor(async () => messageButtons(d.message(CHANNEL, returned!.ts)!).length === 0, {
+      what: "the Fence button to be removed",
+      timeoutMs: 30_000,
+    });
+    expect(messageText(d.message(CHANNEL, returned!.ts)!)).toMatch(/Nothing left to fence/);
 
     // B master with every key it acknowledged; A its replica; A's own writes kept on its disk.
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
@@ -400,5 +409,42 @@ describe("watching an old master a run could not fence", () => {
     ).toMatchObject({ reason: "fenced", fencedBy: fenceRun?.runId });
     expect(threadPosts(d, ts, RETURNED)).toHaveLength(2);
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
+  });
+  it("A made a replica of B by hand once it is back: the watch ends as found following the current master", {
+    timeout: 300_000,
+  }, async () => {
+    const { t, a, b, keys } = await hungMasterWithOwnWrites(0);
+    const { d, ts, runId } = await promotedInSlack(t, b);
+    await server(a).resume();
+    await waitFor(async () => threadPosts(d, ts, RETURNED).length === 1, {
+      what: "the return",
+      timeoutMs: 60_000,
+    });
+    // The commands the run left in its next actions, typed by an operator.
+    const redisA = client(a);
+    try {
+      await redisA.call("REPLICAOF", b.ip, String(b.port));
+      await redisA.call("CONFIG", "REWRITE");
+    } finally {
+      redisA.disconnect();
+    }
+    await waitFor(async () => threadPosts(d, ts, /Watch of machine-a ended/).length === 1, {
+      what: "the end of the watch",
+      timeoutMs: 60_000,
+    });
+    expect(
+      (await journal(t)).find((r) => r.type === "watch-ended" && r.runId === runId),
+    ).toMatchObject({ reason: "replica" });
+    expect((await journal(t)).some((r) => r.type === "requested" && r.plan.mode === "fence")).toBe(
+      false,
+    );
+    // B master with every key; A its replica with the same keys (it had none of its own).
+    expect((await info(b)).role).toBe("master");
+    await expect
+      .poll(async () => (await info(a)).master_link_status, { timeout: 30_000 })
+      .toBe("up");
+    expect((await info(a)).master_host).toBe(b.ip);
+    expect(await dbsize(b)).toBe(keys);
+    await expect.poll(() => dbsize(a), { timeout: 30_000 }).toBe(keys);
   });
 });

@@ -43,7 +43,7 @@ export function watchReturnedMessage(
         `• It could not be compared with ${current}: ${escapeMrkdwn(probe.problem ?? "unknown error")}`,
       ];
   const intro = `:rotating_light: *${host}, the old master, answers again*${ordinal(n)}. It is not fenced: clients that still know it may write where nobody reads.`;
-  const fence = `*Fence* makes it a replica of ${current}, as \`redis-failover fence ${escapeMrkdwn(watch.cluster)} --host ${host}\` does; if it holds writes ${current} lacks, its dataset is kept on its disk as ${inlineCode("<dbfilename>.before-<run id>")} first. Any approver of the cluster may press it.`;
+  const fence = `*Fence* makes it a replica of ${current}, as ${inlineCode(`redis-failover fence ${watch.cluster} --host ${watch.host.name}`)} does; if it holds writes ${current} lacks, its dataset is kept on its disk as ${inlineCode("<dbfilename>.before-<run id>")} first. Any approver of the cluster may press it.`;
   return {
     text: `${watch.host.name} (the old master) answers again${ordinal(n)}: ${returned?.summary ?? probe.problem ?? ""}. An approver can fence it.`,
     blocks: [
@@ -93,4 +93,15 @@ function divergenceText(returned: ReturnedMaster): string {
     return `*yes*: ${d.bytes} bytes of writes ${current} lacks (${escapeMrkdwn(d.reason)})`;
   if (d.diverged === "unknown") return `*maybe*: ${escapeMrkdwn(d.reason)}`;
   return `no (${escapeMrkdwn(d.reason)})`;
+}
+
+/** A return message once its watch ended: the same facts, no Fence button, and why. */
+export function withoutFence(content: MessageContent, detail: string): MessageContent {
+  return {
+    text: content.text,
+    blocks: [
+      ...(content.blocks ?? []).filter((block) => block.block_id !== "watch_actions"),
+      section("watch_closed", `:white_check_mark: Nothing left to fence: ${escapeMrkdwn(detail)}.`),
+    ],
+  };
 }
