@@ -6,7 +6,6 @@ import { ABORT_POLL_MS, RETRY_MS, type RunsContext, release } from "./context.js
 import type { ExecutingRun } from "./local-runs.js";
 import { retryUntilDone } from "./retry.js";
 import type { AttemptEnd, RunView } from "./types.js";
-import { recordWatchChanges } from "./watch.js";
 
 type Attempt = Omit<AttemptOptions, "signal" | "abortedBy" | "onEvent"> & {
   signal?: AbortSignal;
@@ -52,14 +51,6 @@ export async function executeAttempt(
       },
     });
     const { result, stoppedBecause, shutdown } = outcome;
-    if (!stoppedBecause)
-      await recordWatchChanges(context.journal.store, view.plan, result, context.now).catch(
-        (error: unknown) =>
-          log.error(
-            { err: errorMessage(error) },
-            "the watch of the old master could not be recorded",
-          ),
-      );
     run.view.result = result;
     if (stoppedBecause && run.abortedBy) {
       // Aborted here while the control plane was down: the abort is recorded once it answers.

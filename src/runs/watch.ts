@@ -1,82 +1,23 @@
 import type { FailoverEngine } from "../engine/engine.js";
-import type { RunResult } from "../engine/events.js";
 import type { OldMasterProbe } from "../engine/watch-probe.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Plan } from "../plan/types.js";
 import { replay } from "../state/replay.js";
 import type { ClusterLocks, Decisions, JournalStore, WatchRecord } from "../state/types.js";
-import { openWatches, replayWatches, type WatchHistory } from "../state/watches.js";
+import { replayWatches, type WatchHistory } from "../state/watches.js";
 import { DECISION_TTL_MS } from "./context.js";
 
 export type AnsweringProbe = Extract<OldMasterProbe, { answers: true }>;
 
 /** What a front end shows of watches: told by the watcher, never asked back. */
 export interface WatchObserver {
-  /** A run left its old master unfenced: the bot now watches it. */
-  started(watch: WatchHistory): void;
   /** The host answers again (the n-th time), still not following the current master. */
   returned(watch: WatchHistory, probe: AnsweringProbe, n: number): void;
   /** The host answered, and is silent again. */
   silent(watch: WatchHistory): void;
   /** The watch ended (fenced, or found following the current master). */
   ended(watch: WatchHistory & { ended: NonNullable<WatchHistory["ended"]> }): void;
-}
-
-/**
- * Journal side of a finished attempt: a host its fence step could not reach is watched from
- * now on; a host a fence step did fence ends its watch (whoever ran it: Fence button, CLI).
- */
-export async function recordWatchChanges(
-  journal: JournalStore,
-  plan: Plan,
-  result: RunResult,
-  now: () => number,
-): Promise<void> {
-  const fencedHosts = fencedBy(plan, result.steps);
-  const unfenced = result.facts.unfenced?.name;
-  if (fencedHosts.size === 0 && !unfenced) return;
-  const open = openWatches(replayWatches(await journal.read())).filter(
-    (watch) => watch.cluster === plan.cluster && watch.runId !== plan.runId,
-  );
-  const base = { cluster: plan.cluster } as const;
-  for (const watch of open) {
-    if (fencedHosts.has(watch.host.name)) {
-      await journal.append({
-        ...base,
-        type: "watch-ended",
-        runId: watch.runId,
-        at: now(),
-        host: watch.host.name,
-        reason: "fenced",
-        detail: `${watch.host.name} was fenced by run ${plan.runId}`,
-        fencedBy: plan.runId,
-      });
-    } else if (watch.host.name === unfenced) {
-      await journal.append({
-        ...base,
-        type: "watch-ended",
-        runId: watch.runId,
-        at: now(),
-        host: watch.host.name,
-        reason: "superseded",
-        detail: `run ${plan.runId} also left ${watch.host.name} unfenced; it is watched in that run's thread`,
-      });
-    }
-  }
-  const spec = plan.steps
-    .map((step) => step.spec)
-    .find((candidate) => candidate.kind === "fence" && candidate.host.name === unfenced);
-  if (spec?.kind === "fence") {
-    await journal.append({
-      ...base,
-      type: "watch-started",
-      runId: plan.runId,
-      at: now(),
-      host: spec.host,
-      newMaster: spec.newMaster,
-    });
-  }
 }
 
 /** Hosts whose fence step of `plan` finished ok. */
@@ -172,10 +113,7 @@ export class Watcher {
           this.#options.observer.ended({ ...watch, ended: watch.ended });
         continue;
       }
-      if (!this.#open.has(watch.runId)) {
-        this.#open.add(watch.runId);
-        if (await this.#claim(watch, "told-start")) this.#options.observer.started(watch);
-      }
+      this.#open.add(watch.runId);
       if (this.#probing.has(watch.runId) || this.#stopped) continue;
       if (!this.#options.engine.inventory.clusters.has(watch.cluster)) {
         this.#warnOnce(watch, `cluster ${watch.cluster} is no longer in the inventory: not probed`);

@@ -10,7 +10,6 @@ import {
   watchEndedMessage,
   watchReturnedMessage,
   watchSilentMessage,
-  watchStartedMessage,
   withoutFence,
 } from "./blocks/watch-message.js";
 import type { SlackOutbox } from "./outbox.js";
@@ -43,10 +42,6 @@ export class WatchMessages implements WatchObserver {
     this.#engine = options.engine;
     this.#messages = options.messages;
     this.#log = options.log.child({ component: "watch-messages" });
-  }
-
-  started(watch: WatchHistory): void {
-    void this.#post(watch, watchStartedMessage(watch));
   }
 
   returned(watch: WatchHistory, probe: AnsweringProbe, n: number): void {

@@ -1,4 +1,5 @@
-import type { HostRef } from "../plan/types.js";
+import type { RunFacts, StepStatus } from "../engine/events.js";
+import type { HostRef, Plan } from "../plan/types.js";
 import type { JournalRecord, WatchRecord } from "./types.js";
 
 /**
@@ -73,4 +74,60 @@ export function replayWatches(records: readonly JournalRecord[]): Map<string, Wa
 /** Watches still open (the host not fenced yet), oldest first. */
 export function openWatches(watches: Map<string, WatchHistory>): WatchHistory[] {
   return [...watches.values()].filter((watch) => !watch.ended);
+}
+
+/**
+ * What a finished fence step means for watches, recorded right after its step-finished record:
+ * a host the step could not reach is watched from now on (in this run's thread; an older watch
+ * of the same host gives way to it); a host it fenced ends every other run's watch of it,
+ * whoever ran the step (a Fence button, the CLI's `fence`, a later failover). Pure.
+ */
+export function watchRecordsForStep(
+  records: readonly JournalRecord[],
+  plan: Pick<Plan, "runId" | "cluster" | "steps">,
+  step: { index: number; status: StepStatus },
+  facts: RunFacts,
+  at: number,
+): WatchRecord[] {
+  const spec = plan.steps[step.index - 1]?.spec;
+  if (spec?.kind !== "fence" || step.status !== "ok") return [];
+  const host = spec.host.name;
+  const unreachable = facts.unfenced?.name === host;
+  const base = { cluster: plan.cluster, at, host } as const;
+  const out: WatchRecord[] = [];
+  const open = openWatches(replayWatches(records)).filter(
+    (watch) => watch.cluster === plan.cluster && watch.host.name === host,
+  );
+  for (const watch of open) {
+    if (watch.runId === plan.runId) continue;
+    out.push(
+      unreachable
+        ? {
+            ...base,
+            type: "watch-ended",
+            runId: watch.runId,
+            reason: "superseded",
+            detail: `run ${plan.runId} also could not fence ${host}; it is watched in that run's thread`,
+          }
+        : {
+            ...base,
+            type: "watch-ended",
+            runId: watch.runId,
+            reason: "fenced",
+            detail: `${host} was fenced by run ${plan.runId}`,
+            fencedBy: plan.runId,
+          },
+    );
+  }
+  if (unreachable && !open.some((watch) => watch.runId === plan.runId)) {
+    out.push({
+      type: "watch-started",
+      runId: plan.runId,
+      cluster: plan.cluster,
+      at,
+      host: spec.host,
+      newMaster: spec.newMaster,
+    });
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import {
   withoutFence,
 } from "../../src/slack/blocks/watch-message.js";
 import type { JournalRecord } from "../../src/state/types.js";
-import { openWatches, replayWatches } from "../../src/state/watches.js";
+import { openWatches, replayWatches, watchRecordsForStep } from "../../src/state/watches.js";
 import { SLACK_LIMITS, validateBlocks } from "../slack-double/index.js";
 
 const a = { name: "machine-a", host: "10.0.0.1", port: 6379 };
@@ -100,5 +100,65 @@ describe("the return message", () => {
     );
     expect(JSON.stringify(content.blocks)).toContain("could not be compared with machine-b");
     expect(validateBlocks(content.blocks ?? [], { ...SLACK_LIMITS })).toBeUndefined();
+  });
+});
+
+describe("what a finished fence step records", () => {
+  const fenceStep = (runId: string) => ({
+    runId,
+    cluster: "cache-prod",
+    steps: [
+      { index: 1, title: "Promote", commands: [], spec: { kind: "promote" as const, host: b } },
+      {
+        index: 2,
+        title: "Fence",
+        commands: [],
+        spec: { kind: "fence" as const, host: a, newMaster: b },
+      },
+    ],
+  });
+  const started: JournalRecord = { ...base, type: "watch-started", at: 1, host: a, newMaster: b };
+
+  it("a host it could not reach is watched, once; other steps record nothing", () => {
+    const unfenced = { unfenced: { name: "machine-a", commands: [] } };
+    expect(
+      watchRecordsForStep([], fenceStep("fo-1"), { index: 2, status: "ok" }, unfenced, 1),
+    ).toEqual([started]);
+    expect(
+      watchRecordsForStep([started], fenceStep("fo-1"), { index: 2, status: "ok" }, unfenced, 2),
+    ).toEqual([]);
+    expect(
+      watchRecordsForStep([], fenceStep("fo-1"), { index: 1, status: "ok" }, unfenced, 1),
+    ).toEqual([]);
+    expect(
+      watchRecordsForStep([], fenceStep("fo-1"), { index: 2, status: "failed" }, {}, 1),
+    ).toEqual([]);
+  });
+
+  it("a host it fenced ends another run's watch; one it could not reach again moves the watch to the new run", () => {
+    expect(
+      watchRecordsForStep([started], fenceStep("fo-2"), { index: 2, status: "ok" }, {}, 5),
+    ).toEqual([
+      {
+        ...base,
+        type: "watch-ended",
+        at: 5,
+        host: "machine-a",
+        reason: "fenced",
+        detail: "machine-a was fenced by run fo-2",
+        fencedBy: "fo-2",
+      },
+    ]);
+    const again = watchRecordsForStep(
+      [started],
+      fenceStep("fo-3"),
+      { index: 2, status: "ok" },
+      { unfenced: { name: "machine-a", commands: [] } },
+      6,
+    );
+    expect(again.map((r) => [r.type, r.runId])).toEqual([
+      ["watch-ended", "fo-1"],
+      ["watch-started", "fo-3"],
+    ]);
   });
 });

@@ -10,20 +10,6 @@ export const FENCE_ACTION = "failover_fence";
 
 const ordinal = (n: number) => (n === 1 ? "" : ` (return ${n} since the run)`);
 
-/** The bot starts watching an old master its run could not fence. */
-export function watchStartedMessage(watch: WatchHistory): MessageContent {
-  const host = escapeMrkdwn(watch.host.name);
-  return {
-    text: `Watching ${watch.host.name}: it could not be fenced; the bot says here when it answers again.`,
-    blocks: [
-      section(
-        "watch_started",
-        `:eyes: *Watching ${host}*: this run could not fence it (it did not answer). The bot keeps probing it and says here as soon as it answers again, with a Fence button for an approver. It must not serve clients as a master meanwhile.`,
-      ),
-    ],
-  };
-}
-
 /** The watched old master answers again: its role, keys, divergence, and the Fence button. */
 export function watchReturnedMessage(
   watch: WatchHistory,
