@@ -362,11 +362,13 @@ describe("watching an old master a run could not fence", () => {
     );
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
   });
-  it("A that goes away and comes back is said again; the CLI's fence ends the watch", {
+  it("A that goes away and comes back is said again, once, with two bot instances watching; the CLI's fence ends the watch", {
     timeout: 300_000,
   }, async () => {
     const { t, a, b, keys } = await hungMasterWithOwnWrites();
     const { d, ts, runId } = await promotedInSlack(t, b);
+    // A second instance on the same journal watches too: each return is still said once.
+    bots.push(await startBot(t.inventoryPath, {}, { double: d }));
 
     await server(a).resume();
     await waitFor(async () => threadPosts(d, ts, RETURNED).length === 1, {
@@ -412,6 +414,8 @@ describe("watching an old master a run could not fence", () => {
       (await journal(t)).find((r) => r.type === "watch-ended" && r.runId === runId),
     ).toMatchObject({ reason: "fenced", fencedBy: fenceRun?.runId });
     expect(threadPosts(d, ts, RETURNED)).toHaveLength(2);
+    expect(threadPosts(d, ts, /stopped answering again/)).toHaveLength(1);
+    expect(threadPosts(d, ts, /Watch of machine-a ended/)).toHaveLength(1);
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
   });
   it("A made a replica of B by hand once it is back: the watch ends as found following the current master", {
