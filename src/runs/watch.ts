@@ -2,8 +2,6 @@ import type { FailoverEngine } from "../engine/engine.js";
 import type { OldMasterProbe } from "../engine/watch-probe.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { Plan } from "../plan/types.js";
-import { replay } from "../state/replay.js";
 import type { ClusterLocks, Decisions, JournalStore, WatchRecord } from "../state/types.js";
 import { replayWatches, type WatchHistory } from "../state/watches.js";
 import { DECISION_TTL_MS } from "./context.js";
@@ -18,27 +16,6 @@ export interface WatchObserver {
   silent(watch: WatchHistory): void;
   /** The watch ended (fenced, or found following the current master). */
   ended(watch: WatchHistory & { ended: NonNullable<WatchHistory["ended"]> }): void;
-}
-
-/** Hosts whose fence step of `plan` finished ok. */
-function fencedBy(plan: Plan, steps: Iterable<{ index: number; status: string }>): Set<string> {
-  return new Set(
-    [...steps]
-      .filter((step) => step.status === "ok")
-      .map((step) => plan.steps[step.index - 1]?.spec)
-      .flatMap((spec) => (spec?.kind === "fence" ? [spec.host.name] : [])),
-  );
-}
-
-/** The run that fenced the watched host after the watch began, if one did. */
-async function fencingRun(journal: JournalStore, watch: WatchHistory): Promise<string | undefined> {
-  const runs = replay(await journal.read({ since: watch.startedAt }));
-  for (const run of runs.values()) {
-    if (run.cluster !== watch.cluster || run.runId === watch.runId) continue;
-    const steps = [...run.steps].map(([index, step]) => ({ index, status: step.status }));
-    if (fencedBy(run.plan, steps).has(watch.host.name)) return run.runId;
-  }
-  return undefined;
 }
 
 export interface WatcherOptions {
@@ -136,26 +113,14 @@ export class Watcher {
     );
     this.#log.debug({ runId: watch.runId, host: watch.host.name, probe }, "watch probe");
     if (probe.answers && probe.followsCurrent) {
-      // Mid-fence the host already follows the new master: the fencing run ends the watch.
+      // Mid-fence the host already follows the new master: the fence step's record ends the watch.
       if (await this.#options.locks.holder(watch.cluster)) return;
-      if (!(await this.#claim(watch, "end"))) return;
-      // A run that fenced it may have released the lock just before recording the end itself.
-      const fencer = await fencingRun(this.#options.journal, watch);
-      await this.#record(
-        watch,
-        fencer
-          ? {
-              type: "watch-ended",
-              reason: "fenced",
-              detail: `${watch.host.name} was fenced by run ${fencer}`,
-              fencedBy: fencer,
-            }
-          : {
-              type: "watch-ended",
-              reason: "replica",
-              detail: `${watch.host.name} answers as a replica of the current master ${watch.newMaster.name}: nothing left to fence`,
-            },
-      );
+      // Not claimed: a second instance's identical end record changes nothing on replay.
+      await this.#record(watch, {
+        type: "watch-ended",
+        reason: "replica",
+        detail: `${watch.host.name} answers as a replica of the current master ${watch.newMaster.name}: nothing left to fence`,
+      });
       return;
     }
     if (probe.answers && !watch.answering) {

@@ -331,10 +331,17 @@ describe("watching an old master a run could not fence", () => {
         blockActionsBody(clickButton(d, { channel: CHANNEL, ts: messageTs, actionId, user })),
       );
     await click(ts, ACTIONS.approve, USERS.bob);
-    await waitFor(async () => (await journal(t)).some((r) => r.type === "watch-started"), {
-      what: "the watch to be recorded",
-      timeoutMs: 90_000,
-    });
+    // Killed once the promote is over and the bot is only watching A.
+    await waitFor(
+      async () => {
+        const records = await journal(t);
+        return (
+          records.some((r) => r.type === "watch-started") &&
+          records.some((r) => r.type === "run-finished" && r.ok)
+        );
+      },
+      { what: "the promote to finish with a watch on A", timeoutMs: 90_000 },
+    );
     first.kill("SIGKILL");
     await once(first, "exit");
 
