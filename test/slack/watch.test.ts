@@ -3,10 +3,12 @@ import { once } from "node:events";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/program.js";
 import { FENCE_ACTION } from "../../src/slack/blocks/watch-message.js";
 import { ACTIONS } from "../../src/slack/types.js";
+import { FileLocks } from "../../src/state/file-locks.js";
 import type { JournalRecord } from "../../src/state/types.js";
 import { allocateAddressBlock, freePort } from "../harness/addresses.js";
 import {
@@ -219,7 +221,7 @@ async function promotedInSlack(t: TestTopology, b: Machine) {
 }
 
 describe("watching an old master a run could not fence", () => {
-  it("A hung during a promote is watched; when it answers the thread says so with a Fence button; a non-approver is refused, an approver fences it keeping its own writes", {
+  it("A hung during a promote is watched; when it answers the thread says so with a Fence button; a non-approver is refused, so is a press while the cluster is locked; an approver fences it keeping its own writes", {
     timeout: 300_000,
   }, async () => {
     const { t, a, b, keys } = await hungMasterWithOwnWrites();
@@ -255,14 +257,50 @@ describe("watching an old master a run could not fence", () => {
       false,
     );
 
+    // While another run holds the cluster's lock, Fence is refused and changes nothing.
+    const locks = await FileLocks.open(join(t.root, "bot-state"), pino({ level: "silent" }));
+    const held = await locks.acquire(
+      "cache-test",
+      { runId: "fo-other", instance: "test" },
+      600_000,
+    );
+    if (!held.ok) throw new Error("the lock was not free");
+    try {
+      await bot.click(returned!.ts, FENCE_ACTION, USERS.bob);
+      await waitFor(
+        async () =>
+          d.ephemerals.some(
+            (e) => e.user === USERS.bob.id && /run fo-other\) holds the cluster/.test(e.text ?? ""),
+          ),
+        { what: "bob's refusal while the cluster is locked", timeoutMs: 30_000 },
+      );
+    } finally {
+      await held.lease.release();
+    }
+    expect((await info(a)).role).toBe("master");
+
     // Bob (an approver through the on-call group) fences it: steps and result in the thread.
     await bot.click(returned!.ts, FENCE_ACTION, USERS.bob);
     await waitFor(
-      async () => (await journal(t)).some((r) => r.type === "watch-ended" && r.runId === runId),
-      { what: "the watch to end", timeoutMs: 90_000 },
+      async () => {
+        const records = await journal(t);
+        const fences = new Set(
+          records.flatMap((r) =>
+            r.type === "requested" && r.plan.mode === "fence" ? [r.runId] : [],
+          ),
+        );
+        return records.some((r) => r.type === "run-finished" && fences.has(r.runId));
+      },
+      { what: "the fence run to finish", timeoutMs: 90_000 },
     );
     const records = await journal(t);
-    const fenceRun = records.find((r) => r.type === "requested" && r.plan.mode === "fence");
+    const fenceRuns = records.filter((r) => r.type === "requested" && r.plan.mode === "fence");
+    // The press refused by the lock is recorded as such; the second one ran.
+    expect(fenceRuns).toHaveLength(2);
+    expect(
+      records.find((r) => r.type === "decided" && r.runId === fenceRuns[0]?.runId),
+    ).toMatchObject({ decision: "rejected", by: "slack:cluster-locked" });
+    const fenceRun = fenceRuns[1];
     expect(fenceRun?.type === "requested" && fenceRun.requester).toBe(USERS.bob.id);
     const ended = records.find((r) => r.type === "watch-ended" && r.runId === runId);
     expect(ended).toMatchObject({ reason: "fenced", fencedBy: fenceRun?.runId });
