@@ -3,7 +3,7 @@ import type { OldMasterProbe } from "../engine/watch-probe.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { ClusterLocks, Decisions, JournalStore, WatchRecord } from "../state/types.js";
-import { replayWatches, type WatchHistory } from "../state/watches.js";
+import { currentMaster, replayWatches, type WatchHistory } from "../state/watches.js";
 import { DECISION_TTL_MS } from "./context.js";
 
 export type AnsweringProbe = Extract<OldMasterProbe, { answers: true }>;
@@ -83,8 +83,9 @@ export class Watcher {
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
-    const watches = replayWatches(await this.#options.journal.read());
-    for (const watch of watches.values()) {
+    const records = await this.#options.journal.read();
+    for (const recorded of replayWatches(records).values()) {
+      const watch = { ...recorded, newMaster: currentMaster(records, recorded) };
       if (watch.ended) {
         if (this.#open.delete(watch.runId) && (await this.#claim(watch, "told-end")))
           this.#options.observer.ended({ ...watch, ended: watch.ended });

@@ -71,6 +71,25 @@ export function replayWatches(records: readonly JournalRecord[]): Map<string, Wa
   return watches;
 }
 
+/**
+ * The master the watched host should follow now: the new master of the last successful run of
+ * the cluster since the watch began (a later failover moves it), else the watch's own.
+ */
+export function currentMaster(records: readonly JournalRecord[], watch: WatchHistory): HostRef {
+  let current = watch.newMaster;
+  for (const record of records) {
+    if (
+      record.type === "run-finished" &&
+      record.ok &&
+      record.newMaster &&
+      record.cluster === watch.cluster &&
+      record.at >= watch.startedAt
+    )
+      current = record.newMaster;
+  }
+  return current;
+}
+
 /** Watches still open (the host not fenced yet), oldest first. */
 export function openWatches(watches: Map<string, WatchHistory>): WatchHistory[] {
   return [...watches.values()].filter((watch) => !watch.ended);

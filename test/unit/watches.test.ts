@@ -6,7 +6,12 @@ import {
   withoutFence,
 } from "../../src/slack/blocks/watch-message.js";
 import type { JournalRecord } from "../../src/state/types.js";
-import { openWatches, replayWatches, watchRecordsForStep } from "../../src/state/watches.js";
+import {
+  currentMaster,
+  openWatches,
+  replayWatches,
+  watchRecordsForStep,
+} from "../../src/state/watches.js";
 import { SLACK_LIMITS, validateBlocks } from "../slack-double/index.js";
 
 const a = { name: "machine-a", host: "10.0.0.1", port: 6379 };
@@ -46,6 +51,40 @@ describe("watches replayed from the journal", () => {
     });
     expect(ended.get("fo-1")?.returns).toBe(2);
     expect(openWatches(ended)).toHaveLength(0);
+  });
+});
+
+describe("the master a watched host should follow", () => {
+  it("is the watch's new master until a later successful run of the cluster names another", () => {
+    const c = { name: "machine-c", host: "10.0.0.3", port: 6379 };
+    const started: JournalRecord = {
+      ...base,
+      type: "watch-started",
+      at: 10,
+      host: a,
+      newMaster: b,
+    };
+    const finished = (at: number, ok: boolean, cluster = "cache-prod"): JournalRecord => ({
+      type: "run-finished",
+      runId: `fo-${at}`,
+      cluster,
+      at,
+      ok,
+      aborted: false,
+      durationMs: 1,
+      newMaster: c,
+      warnings: [],
+      nextActions: [],
+    });
+    const watch = replayWatches([started]).get("fo-1")!;
+    expect(currentMaster([started], watch)).toEqual(b);
+    expect(
+      currentMaster(
+        [finished(5, true), started, finished(20, false), finished(30, true, "other")],
+        watch,
+      ),
+    ).toEqual(b);
+    expect(currentMaster([started, finished(20, true)], watch)).toEqual(c);
   });
 });
 
