@@ -3,7 +3,7 @@ import { type ClusterConfig, findCluster, findHost, type Inventory } from "../co
 import { errorMessage } from "../errors.js";
 import { type FenceHint, planFence } from "../plan/plan-fence.js";
 import { planFailover } from "../plan/planner.js";
-import type { FailoverRequest, Plan, PlanOutcome } from "../plan/types.js";
+import type { FailoverRequest, HostRef, Plan, PlanOutcome } from "../plan/types.js";
 import type { Secrets } from "../secrets.js";
 import { type Assessment, assessTopology } from "../topology/assess.js";
 import { discoverTopology } from "../topology/discover.js";
@@ -13,6 +13,7 @@ import { type ConnectionFactory, Connections } from "./connections.js";
 import type { RunEventListener, RunFacts, RunResult } from "./events.js";
 import { type Checkpoint, executePlan } from "./executor.js";
 import { newRunId } from "./run-id.js";
+import { type OldMasterProbe, probeOldMaster } from "./watch-probe.js";
 
 /** How long unused connections to a cluster stay open. */
 const CONNECTION_IDLE_MS = 30_000;
@@ -143,6 +144,15 @@ export class FailoverEngine {
       });
       return { ...outcome, topology };
     });
+  }
+
+  /** A watch's look at an old master a run could not fence (see watch-probe.ts). Changes nothing. */
+  probeOldMaster(clusterName: string, host: string, newMaster: HostRef): Promise<OldMasterProbe> {
+    const cluster = this.cluster(clusterName);
+    findHost(cluster, host);
+    return this.#withConnections(cluster, (connections) =>
+      probeOldMaster(connections.redis(host), connections.redis(newMaster.name), newMaster),
+    );
   }
 
   async execute(plan: Plan, options: RunOptions = {}): Promise<RunResult> {

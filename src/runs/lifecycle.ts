@@ -17,6 +17,7 @@ import { LocalRuns } from "./local-runs.js";
 import { resume, resumeExpiresAt } from "./resume.js";
 import { type RunNowOutcome, runNow } from "./run-now.js";
 import { NO_OBSERVER, type Reply, type RunObserver, type RunView } from "./types.js";
+import { fenceWatched } from "./watch-fence.js";
 
 export interface RunLifecycleOptions {
   engine: FailoverEngine;
@@ -111,9 +112,22 @@ export class RunLifecycle {
   runNow(
     plan: Plan,
     operator: string,
-    options: { signal: AbortSignal; onEvent: (event: RunEvent) => void },
+    options: { signal?: AbortSignal; onEvent?: (event: RunEvent) => void },
   ): Promise<RunNowOutcome> {
     return runNow(this.#context, plan, operator, options);
+  }
+
+  /**
+   * The Fence button of a watch: an approver fences the watched old master as the CLI's `fence`
+   * would; the fence run is shown through `observerFor` instead of the lifecycle's observer.
+   */
+  fenceWatched(
+    watchedRunId: string,
+    user: string,
+    channel: string,
+    observerFor: (watched: RunHistory | undefined) => RunObserver,
+  ): Promise<Reply> {
+    return fenceWatched(this.#context, watchedRunId, user, channel, observerFor);
   }
 
   /** After a restart: pending requests expire on time here too. */

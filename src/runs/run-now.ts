@@ -10,18 +10,30 @@ export type RunNowOutcome = { ok: true; end: AttemptEnd } | { ok: false; holder:
 /**
  * The break-glass path (CLI): the operator confirmed at the terminal, so the request is
  * recorded as approved by them and runs at once, under the same lock, journal and abort
- * handling as a run approved in Slack.
+ * handling as a run approved in Slack. Slack's Fence button takes the same path: the approver
+ * who pressed it is the operator.
  */
 export async function runNow(
   context: RunsContext,
   plan: Plan,
   operator: string,
-  options: { signal: AbortSignal; onEvent: (event: RunEvent) => void },
+  options: {
+    signal?: AbortSignal;
+    onEvent?: (event: RunEvent) => void;
+    /** A run started by an approver's button in Slack (Fence): recorded as theirs, in that channel. */
+    slack?: { channel: string };
+  },
 ): Promise<RunNowOutcome> {
-  await context.journal.requested(plan, { source: "cli", requester: operator, dryRun: false });
+  const source = options.slack ? "slack" : "cli";
+  await context.journal.requested(plan, {
+    source,
+    requester: operator,
+    dryRun: false,
+    ...(options.slack ? { channel: options.slack.channel } : {}),
+  });
   const lock = await context.coordinator.lock(plan);
   if (!lock.ok) {
-    await context.journal.decided(plan, "rejected", "cli:cluster-locked");
+    await context.journal.decided(plan, "rejected", `${source}:cluster-locked`);
     return { ok: false, holder: lock.holder };
   }
   try {
@@ -37,13 +49,17 @@ export async function runNow(
       cluster: plan.cluster,
       plan,
       state: "approved",
-      source: "cli",
+      source,
       requester: operator,
       approver: operator,
       expiresAt: context.now(),
     },
     lock.lease,
-    { attempt: 1, signal: options.signal, onEvent: options.onEvent },
+    {
+      attempt: 1,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    },
   );
   if (!end) throw new Error("the run failed unexpectedly; see the log above");
   return { ok: true, end };

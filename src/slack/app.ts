@@ -6,12 +6,14 @@ import { errorMessage } from "../errors.js";
 import { type Ops, opsRoutes } from "../ops/routes.js";
 import { countingFetch } from "../ops/slack-fetch.js";
 import { RunLifecycle } from "../runs/lifecycle.js";
+import { Watcher } from "../runs/watch.js";
 import type { Secrets } from "../secrets.js";
 import { RunCoordinator } from "../state/run-coordinator.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { StateBackend } from "../state/types.js";
 import { Approvers } from "./approvers.js";
 import { FORM } from "./blocks/failover-form.js";
+import { FENCE_ACTION } from "./blocks/watch-message.js";
 import { boltLogger } from "./bolt-logger.js";
 import { type ClickHandler, clickHandlers } from "./clicks.js";
 import { SlashCommands } from "./commands.js";
@@ -25,6 +27,8 @@ import { parseSlashCommand } from "./parse-command.js";
 import { Recovery } from "./recovery.js";
 import { RunMessages } from "./run-messages.js";
 import { ACTIONS, type MessageContent } from "./types.js";
+import { fenceClickHandler } from "./watch-clicks.js";
+import { WatchMessages } from "./watch-messages.js";
 
 export interface SlackBot {
   app: App;
@@ -90,6 +94,8 @@ export interface SlackBotOptions {
   leaseMs: number;
   /** How often to look for runs whose executor died (default 5 s). */
   recoveryIntervalMs?: number;
+  /** How often a watched old master is probed (default 2 s). */
+  watchIntervalMs?: number;
   /** /healthz, /readyz and /metrics (served on the receiver in HTTP mode) and the metrics to count. */
   ops?: Ops;
 }
@@ -227,6 +233,24 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     instance: coordinator.instance,
     intervalMs: options.recoveryIntervalMs ?? 5_000,
   });
+  const watchMessages = new WatchMessages({
+    outbox,
+    journal: options.journal,
+    engine: options.engine,
+    messages,
+    log,
+  });
+  const watcher = new Watcher({
+    engine: options.engine,
+    journal: options.journal.store,
+    decisions: options.state.decisions,
+    locks: options.state.locks,
+    observer: watchMessages,
+    log,
+    instance: coordinator.instance,
+    intervalMs: options.watchIntervalMs ?? 2_000,
+  });
+  const fenceClick = fenceClickHandler({ lifecycle, watchMessages, outbox, log });
 
   // Two lanes: a click never waits behind preflight, status or history.
   const slowWork = new FollowUps({
@@ -365,6 +389,17 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   );
   app.action<BlockButtonAction>(ACTIONS.resume, onButton(clicks.resume));
   app.action<BlockButtonAction>(ACTIONS.dismiss, onButton(clicks.dismiss));
+  app.action<BlockButtonAction>(FENCE_ACTION, async ({ ack, body, action }) => {
+    await ack();
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    if (!action.value || !channel) return;
+    if (draining) {
+      void outbox.postEphemeral(channel, body.user.id, { text: RESTARTING_TEXT });
+      return;
+    }
+    const runId = action.value;
+    clickWork.add(() => fenceClick(runId, body.user.id, channel, body.message?.ts));
+  });
   app.error(async (error) => {
     log.error({ err: errorMessage(error) }, "Bolt listener error");
   });
@@ -389,6 +424,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       // Before Recovery renders anything: a kept update is then overtaken by newer ones.
       await redelivery.start(options.recoveryIntervalMs ?? 5_000);
       recovery.start();
+      watcher.start();
       const started = await (env.mode === "socket"
         ? app.start()
         : app.start({ port: env.PORT, host: "0.0.0.0" } as never));
@@ -410,6 +446,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
       draining = true;
       for (const listener of drainListeners.splice(0)) listener();
       await recovery.stop();
+      await watcher.stop();
       await redelivery.stop();
       lifecycle.stopTimers();
       const runsDone = drained().then(() => lifecycle.idle());

@@ -3,6 +3,7 @@ import type { Checkpoint } from "../engine/executor.js";
 import type { Plan } from "../plan/types.js";
 import { type RunHistory, replay } from "./replay.js";
 import type { JournalRecord, JournalStore } from "./types.js";
+import { watchRecordsForStep } from "./watches.js";
 
 /** Output kept per step in the journal; the Slack thread and CLI show it live anyway. */
 const MAX_STEP_OUTPUT = 256 * 1024;
@@ -104,7 +105,7 @@ export class RunJournal {
 
   /** Records a run's progress from the engine's events: a checkpoint the executor awaits. */
   recorder(
-    plan: Pick<Plan, "runId" | "cluster">,
+    plan: Pick<Plan, "runId" | "cluster" | "steps">,
     abortedBy?: () => string | undefined,
   ): { onEvent: (event: RunEvent) => void; checkpoint: Checkpoint } {
     const outputs = new Map<number, string[]>();
@@ -144,6 +145,11 @@ export class RunJournal {
               ...(event.error ? { error: event.error } : {}),
               ...(event.reason ? { reason: event.reason } : {}),
             });
+            if (plan.steps[event.index - 1]?.spec.kind === "fence") {
+              const records = await this.store.read();
+              for (const record of watchRecordsForStep(records, plan, event, facts, this.#now()))
+                await this.store.append(record);
+            }
             return;
           }
           case "run-finished": {

@@ -97,7 +97,56 @@ export type JournalRecord =
       reason: string;
     }
   | OutboxPendingRecord
-  | OutboxDeliveredRecord;
+  | OutboxDeliveredRecord
+  | WatchRecord;
+
+/**
+ * A watch on an old master that a run could not fence (see state/watches.ts). `runId` is the
+ * run that left it unfenced; its thread is where the watch reports. `host` is an inventory name.
+ */
+export type WatchRecord =
+  | {
+      type: "watch-started";
+      runId: string;
+      cluster: string;
+      at: number;
+      host: HostRef;
+      /** The master the run made: the host is fenced once it replicates from it. */
+      newMaster: HostRef;
+    }
+  /** The host answered again (the n-th time), and it was said in the run's thread. */
+  | {
+      type: "watch-returned";
+      runId: string;
+      cluster: string;
+      at: number;
+      host: string;
+      n: number;
+      summary: string;
+      by: string;
+    }
+  /** The host, after answering, went silent again. */
+  | {
+      type: "watch-silent";
+      runId: string;
+      cluster: string;
+      at: number;
+      host: string;
+      n: number;
+      by: string;
+    }
+  | {
+      type: "watch-ended";
+      runId: string;
+      cluster: string;
+      at: number;
+      host: string;
+      /** fenced: a run fenced it; replica: found following the current master; superseded: a later run watches it. */
+      reason: "fenced" | "replica" | "superseded";
+      detail: string;
+      /** The fencing run, when a run fenced it. */
+      fencedBy?: string;
+    };
 
 /**
  * Where an undelivered Slack write goes: a message known by its ts, or one that was itself

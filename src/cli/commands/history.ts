@@ -1,5 +1,7 @@
 import Table from "cli-table3";
 import { historyRows } from "../../state/history.js";
+import { replay } from "../../state/replay.js";
+import { openWatches, replayWatches, type WatchHistory } from "../../state/watches.js";
 import { write } from "../io.js";
 import { seconds } from "../render/run-text.js";
 import type { CliSession } from "../session.js";
@@ -13,11 +15,15 @@ export async function historyCommand(
   const { engine } = await session.app(flags.inventory);
   engine.cluster(cluster);
   const { journal } = await session.state(flags.inventory);
-  const rows = historyRows((await journal.runs()).values(), cluster, flags.limit ?? 20);
+  const records = await journal.store.read();
+  const rows = historyRows(replay(records).values(), cluster, flags.limit ?? 20);
+  const watches = openWatches(replayWatches(records)).filter((watch) => watch.cluster === cluster);
   if (flags.json) {
     for (const row of rows) write(session.io.stdout, JSON.stringify({ type: "run", ...row }));
+    for (const watch of watches) write(session.io.stdout, JSON.stringify(watchLine(watch)));
     return 0;
   }
+  for (const watch of watches) write(session.io.stdout, watchText(watch));
   if (rows.length === 0) {
     write(session.io.stdout, `No failover of ${cluster} is recorded in the journal.`);
     return 0;
@@ -40,4 +46,26 @@ export async function historyCommand(
   }
   write(session.io.stdout, table.toString());
   return 0;
+}
+
+/** An open watch as a `--json` line: an old master a run could not fence, not fenced yet. */
+function watchLine(watch: WatchHistory) {
+  return {
+    type: "watch",
+    runId: watch.runId,
+    cluster: watch.cluster,
+    host: watch.host.name,
+    newMaster: watch.newMaster.name,
+    since: watch.startedAt,
+    answering: watch.answering,
+    returns: watch.returns,
+  };
+}
+
+function watchText(watch: WatchHistory): string {
+  const since = new Date(watch.startedAt).toISOString().replace("T", " ").slice(0, 19);
+  const now = watch.answering
+    ? `it answers again and is NOT fenced: run redis-failover fence ${watch.cluster} --host ${watch.host.name}`
+    : "it does not answer yet";
+  return `Watching ${watch.host.name} since ${since} UTC (run ${watch.runId} could not fence it): ${now}.`;
 }
