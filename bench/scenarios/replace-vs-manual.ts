@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { loadData, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import { buildTopology, type Machine } from "../../test/harness/topology.js";
 import { log, type Measurement, measurement, run, timed } from "../lib.js";
@@ -44,21 +47,39 @@ export async function replaceVsManual(options: {
     const manual: number[] = [];
     const ourSessions: number[] = [];
     const manualSessions: number[] = [];
+    const ourCopy: number[] = [];
+    const manualCopy: number[] = [];
     // Remote commands (SSH sessions) on B and C, counted by their sshds.
     const sessions = () => [a, b, c].reduce((sum, x) => sum + (x.sshd?.sessions() ?? 0), 0);
     for (let i = 0; i < options.runs; i++) {
       let before = sessions();
-      ours.push(await timed(() => cli(topology.inventoryPath, join(topology.root, "bench-state"))));
+      let profile: Profile = { text: "", copyMs: Number.NaN };
+      ours.push(
+        await timed(async () => {
+          profile = await cli(topology.inventoryPath, join(topology.root, "bench-state"));
+        }),
+      );
       ourSessions.push(sessions() - before);
+      ourCopy.push(profile.copyMs);
       log(
-        `replace_vs_manual run ${i + 1}: ours ${Math.round(ours.at(-1) as number)} ms, ${ourSessions.at(-1)} SSH sessions`,
+        `replace_vs_manual run ${i + 1}: ours ${Math.round(ours.at(-1) as number)} ms, ${ourSessions.at(-1)} SSH sessions (ms: ${profile.text})`,
       );
       await resetReplace(a, b, c);
       before = sessions();
-      manual.push(await timed(() => bookProcedure(topology.knownHostsPath, b, c)));
+      let phases: Record<string, number> = {};
+      manual.push(
+        await timed(async () => {
+          phases = await bookProcedure(topology.knownHostsPath, b, c);
+        }),
+      );
       manualSessions.push(sessions() - before);
+      manualCopy.push(phases.scp ?? Number.NaN);
       log(
-        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions`,
+        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions (ms: ${Object.entries(
+          phases,
+        )
+          .map(([name, ms]) => `${name} ${Math.round(ms)}`)
+          .join(", ")})`,
       );
       await resetReplace(a, b, c);
     }
@@ -79,14 +100,27 @@ export async function replaceVsManual(options: {
           met: () => true,
         },
       ),
+      measurement(`replace_copy_step_vs_scp_${options.dataMb}mb`, ourCopy, manualCopy, "ms", {
+        baselineIs: `the stock procedure's scp B→C of the same snapshot (${options.dataMb} MB)`,
+        goal: "informational: the copy step (hashes, structure check, install) against bare scp",
+        met: () => true,
+      }),
     ];
   } finally {
     await topology.close();
   }
 }
 
-async function cli(inventory: string, stateDir: string): Promise<void> {
-  await run(
+interface Profile {
+  /** Where the time went: until the plan line (start-up, preflight), then each step's duration. */
+  text: string;
+  copyMs: number;
+}
+
+/** Runs the CLI and reads its JSON lines as they come, for the profile. */
+async function cli(inventory: string, stateDir: string): Promise<Profile> {
+  const started = performance.now();
+  const child = spawn(
     process.execPath,
     [
       "bin/redis-failover.js",
@@ -101,12 +135,45 @@ async function cli(inventory: string, stateDir: string): Promise<void> {
     ],
     {
       env: { ...process.env, STATE_DIR: stateDir, LOG_LEVEL: "warn" },
-      maxBuffer: 64 * 1024 * 1024,
+      stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  const parts: string[] = [];
+  let copyMs = Number.NaN;
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr = (stderr + text).slice(-4096);
+  });
+  const lines = createInterface({ input: child.stdout });
+  lines.on("line", (line) => {
+    try {
+      const event = JSON.parse(line) as {
+        type?: string;
+        status?: string;
+        title?: string;
+        durationMs?: number;
+      };
+      if (event.type === "plan") parts.push(`plan ${Math.round(performance.now() - started)}`);
+      if (event.type === "step" && event.status !== "running") {
+        const word = (event.title ?? "?").split(" ")[0] ?? "?";
+        parts.push(`${word} ${event.durationMs}`);
+        if (word === "Copy") copyMs = event.durationMs ?? Number.NaN;
+      }
+    } catch {
+      // not a JSON line
+    }
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`replace exited with ${code}: ${stderr.trim()}`);
+  return { text: parts.join(", "), copyMs };
 }
 
-async function bookProcedure(knownHosts: string, b: Machine, c: Machine): Promise<void> {
+/** The stock procedure; returns each phase's time (ms), for the profile. */
+async function bookProcedure(
+  knownHosts: string,
+  b: Machine,
+  c: Machine,
+): Promise<Record<string, number>> {
   const sshd = c.sshd as NonNullable<Machine["sshd"]>;
   const ssh = [
     "-i",
@@ -116,22 +183,24 @@ async function bookProcedure(knownHosts: string, b: Machine, c: Machine): Promis
     "-o",
     "BatchMode=yes",
   ];
-  await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SAVE"]);
-  await run("scp", [
-    "-q",
-    ...ssh,
-    "-P",
-    String(sshd.port),
-    join(b.dir, "dump.rdb"),
-    `root@${c.ip}:${join(c.dir, "dump.rdb")}`,
-  ]);
-  await run("ssh", [
-    ...ssh,
-    "-p",
-    String(sshd.port),
-    `root@${c.ip}`,
-    `redis-server ${c.configFile}`,
-  ]);
-  await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SLAVEOF", c.ip, String(c.port)]);
-  await waitForLink(b, "up");
+  const phases: Record<string, number> = {};
+  phases.save = await timed(() => run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SAVE"]));
+  phases.scp = await timed(() =>
+    run("scp", [
+      "-q",
+      ...ssh,
+      "-P",
+      String(sshd.port),
+      join(b.dir, "dump.rdb"),
+      `root@${c.ip}:${join(c.dir, "dump.rdb")}`,
+    ]),
+  );
+  phases.start = await timed(() =>
+    run("ssh", [...ssh, "-p", String(sshd.port), `root@${c.ip}`, `redis-server ${c.configFile}`]),
+  );
+  phases.repoint = await timed(async () => {
+    await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SLAVEOF", c.ip, String(c.port)]);
+    await waitForLink(b, "up");
+  });
+  return phases;
 }
