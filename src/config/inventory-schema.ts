@@ -7,6 +7,11 @@ import { z } from "zod";
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const port = z.number().int().min(1).max(65535);
+/** A file on a remote machine: absolute, since no working directory there is known. */
+const remotePath = z
+  .string()
+  .trim()
+  .regex(/^\/[^\0\n]*$/, "must be an absolute path on the replica (it is read there, not here)");
 const envName = z
   .string()
   .regex(
@@ -120,6 +125,25 @@ export const clusterSchema = z
       })
       .strict()
       .default({ fallbackToSave: false }),
+    /**
+     * How the snapshot travels from the replica (B) to the spare (C). "relay" (the default)
+     * streams it through the bot and needs no trust between B and C; "direct" runs OpenSSH on B
+     * to reach C, with B's key for C and C's host key pinned in a known_hosts file on B.
+     */
+    copy: z
+      .discriminatedUnion("mode", [
+        z.object({ mode: z.literal("relay") }).strict(),
+        z
+          .object({
+            mode: z.literal("direct"),
+            /** Path ON B of the private key B uses to log in to C. */
+            identityFile: remotePath,
+            /** Path ON B of a known_hosts file listing C's host key (never trusted on first use). */
+            knownHostsFile: remotePath,
+          })
+          .strict(),
+      ])
+      .default({ mode: "relay" }),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
     hosts: z
       .record(
@@ -150,3 +174,4 @@ export type HostFile = z.infer<typeof hostSchema>;
 export type SshSettings = z.infer<typeof sshSettingsSchema>;
 export type TlsSettings = z.infer<typeof tlsSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type CopySettings = z.infer<typeof clusterSchema>["copy"];

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { FailoverError } from "../errors.js";
 import {
   type ClusterFile,
+  type CopySettings,
   type HostFile,
   type InventoryFile,
   inventorySchema,
@@ -47,6 +48,8 @@ export interface ClusterConfig {
   tls?: TlsSettings;
   discovery?: { url: string; key: string; passwordEnv?: string };
   snapshot: { fallbackToSave: boolean };
+  /** How the snapshot travels from the replica to the spare (see the inventory schema); absent: relay. */
+  copy?: CopySettings;
   timeouts: Timeouts;
   hosts: HostConfig[];
 }
@@ -144,6 +147,7 @@ function resolveCluster(
     approvers: cluster.approvers,
     channels: cluster.channels,
     snapshot: cluster.snapshot,
+    copy: cluster.copy,
     timeouts: cluster.timeouts,
     hosts,
   };

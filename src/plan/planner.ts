@@ -210,6 +210,25 @@ class PlanContext {
     const spareRef = ref(spareHost);
     const sourceRef = ref(sourceHost);
     const others = this.#assessment.replicas.filter((node) => node.name !== source.name);
+    const copy: StepSpec = {
+      kind: "copy-rdb",
+      from: sourceRef,
+      to: spareRef,
+      sourcePath,
+      targetPath,
+      checkRdb: spareFacts.tools.redisCheckRdb,
+    };
+    const copySettings = this.#input.cluster.copy;
+    if (copySettings?.mode === "direct" && spareHost.transport.kind === "ssh") {
+      const { user, host, port } = spareHost.transport.ssh;
+      copy.direct = {
+        user,
+        host,
+        port,
+        identityFile: copySettings.identityFile,
+        knownHostsFile: copySettings.knownHostsFile,
+      };
+    }
 
     const specs: StepSpec[] = [
       {
@@ -224,14 +243,7 @@ class PlanContext {
         host: sourceRef,
         fallbackToSave: this.#input.cluster.snapshot.fallbackToSave,
       },
-      {
-        kind: "copy-rdb",
-        from: sourceRef,
-        to: spareRef,
-        sourcePath,
-        targetPath,
-        checkRdb: spareFacts.tools.redisCheckRdb,
-      },
+      copy,
     ];
     const aofOn = spareFacts.configAppendonly === true;
     if (spareFacts.aofFiles.length > 0 || aofOn) {

@@ -41,6 +41,8 @@ export type StepSpec =
       sourcePath: string;
       targetPath: string;
       checkRdb: boolean;
+      /** Set for `copy: direct`: the source streams to the target over OpenSSH run on the source. */
+      direct?: DirectCopy;
     }
   | {
       kind: "prepare-spare";
@@ -139,3 +141,12 @@ export interface Refusal {
 }
 
 export type PlanOutcome = { ok: true; plan: Plan } | { ok: false; refusal: Refusal };
+
+/** How the source reaches the target in a direct copy: paths are on the source machine. */
+export interface DirectCopy {
+  user: string;
+  host: string;
+  port: number;
+  identityFile: string;
+  knownHostsFile: string;
+}
