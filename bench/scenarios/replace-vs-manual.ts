@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { parse, stringify } from "yaml";
 import { loadData, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import { buildTopology, type Machine } from "../../test/harness/topology.js";
 import { log, type Measurement, measurement, run, timed } from "../lib.js";
@@ -51,21 +53,50 @@ export async function replaceVsManual(options: {
     const manualCopy: number[] = [];
     // Remote commands (SSH sessions) on B and C, counted by their sshds.
     const sessions = () => [a, b, c].reduce((sum, x) => sum + (x.sshd?.sessions() ?? 0), 0);
+    // The same cluster with `copy: direct` (B runs ssh to C with the bench's key and known_hosts).
+    const directInventory = join(topology.root, "inventory-direct.yml");
+    const inventory = parse(await readFile(topology.inventoryPath, "utf8"));
+    for (const cluster of Object.values(inventory.clusters) as Array<Record<string, unknown>>) {
+      cluster.copy = {
+        mode: "direct",
+        identityFile: c.sshd?.privateKeyFile,
+        knownHostsFile: topology.knownHostsPath,
+      };
+    }
+    await writeFile(directInventory, stringify(inventory));
+    const modes = [
+      {
+        mode: "relay",
+        inventory: topology.inventoryPath,
+        ms: ours,
+        sessions: ourSessions,
+        copy: ourCopy,
+      },
+      {
+        mode: "direct",
+        inventory: directInventory,
+        ms: [] as number[],
+        sessions: [] as number[],
+        copy: [] as number[],
+      },
+    ];
     for (let i = 0; i < options.runs; i++) {
-      let before = sessions();
-      let profile: Profile = { text: "", copyMs: Number.NaN };
-      ours.push(
-        await timed(async () => {
-          profile = await cli(topology.inventoryPath, join(topology.root, "bench-state"));
-        }),
-      );
-      ourSessions.push(sessions() - before);
-      ourCopy.push(profile.copyMs);
-      log(
-        `replace_vs_manual run ${i + 1}: ours ${Math.round(ours.at(-1) as number)} ms, ${ourSessions.at(-1)} SSH sessions (ms: ${profile.text})`,
-      );
-      await resetReplace(a, b, c);
-      before = sessions();
+      for (const mode of modes) {
+        const before = sessions();
+        let profile: Profile = { text: "", copyMs: Number.NaN };
+        mode.ms.push(
+          await timed(async () => {
+            profile = await cli(mode.inventory, join(topology.root, "bench-state"));
+          }),
+        );
+        mode.sessions.push(sessions() - before);
+        mode.copy.push(profile.copyMs);
+        log(
+          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions (ms: ${profile.text})`,
+        );
+        await resetReplace(a, b, c);
+      }
+      const before = sessions();
       let phases: Record<string, number> = {};
       manual.push(
         await timed(async () => {
@@ -105,10 +136,38 @@ export async function replaceVsManual(options: {
         goal: "informational: the copy step (hashes, structure check, install) against bare scp",
         met: () => true,
       }),
+      ...directRows(modes[1] as (typeof modes)[number], manual, manualSessions, options.dataMb),
     ];
   } finally {
     await topology.close();
   }
+}
+
+/** The same three figures for `copy: direct`. */
+function directRows(
+  direct: { ms: number[]; sessions: number[] },
+  manual: number[],
+  manualSessions: number[],
+  dataMb: number,
+): Measurement[] {
+  return [
+    measurement(`replace_direct_vs_manual_${dataMb}mb`, direct.ms, manual, "ms", {
+      baselineIs: `SAVE + scp + start + SLAVEOF (${dataMb} MB)`,
+      goal: "ratio ≤ 1.0",
+      met: (_o, _b, ratio) => ratio <= 1,
+    }),
+    measurement(
+      `replace_direct_ssh_sessions_${dataMb}mb`,
+      direct.sessions,
+      manualSessions,
+      "sessions",
+      {
+        baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
+        goal: "informational: preflight probes, the copy (B's, and B's ssh to C), the start",
+        met: () => true,
+      },
+    ),
+  ];
 }
 
 interface Profile {
