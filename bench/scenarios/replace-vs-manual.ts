@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -71,6 +72,7 @@ export async function replaceVsManual(options: {
         ms: ours,
         sessions: ourSessions,
         copy: ourCopy,
+        rss: [] as number[],
       },
       {
         mode: "direct",
@@ -78,12 +80,13 @@ export async function replaceVsManual(options: {
         ms: [] as number[],
         sessions: [] as number[],
         copy: [] as number[],
+        rss: [] as number[],
       },
     ];
     for (let i = 0; i < options.runs; i++) {
       for (const mode of modes) {
         const before = sessions();
-        let profile: Profile = { text: "", copyMs: Number.NaN };
+        let profile: Profile = { text: "", copyMs: Number.NaN, peakRssMb: Number.NaN };
         mode.ms.push(
           await timed(async () => {
             profile = await cli(mode.inventory, join(topology.root, "bench-state"));
@@ -91,8 +94,9 @@ export async function replaceVsManual(options: {
         );
         mode.sessions.push(sessions() - before);
         mode.copy.push(profile.copyMs);
+        mode.rss.push(profile.peakRssMb);
         log(
-          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions (ms: ${profile.text})`,
+          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions, peak RSS ${Math.round(profile.peakRssMb)} MB (ms: ${profile.text})`,
         );
         await resetReplace(a, b, c);
       }
@@ -137,6 +141,19 @@ export async function replaceVsManual(options: {
         met: () => true,
       }),
       ...directRows(modes[1] as (typeof modes)[number], manual, manualSessions, options.dataMb),
+      ...modes.map((mode) =>
+        measurement(
+          `replace_peak_rss_mb_${mode.mode}_${options.dataMb}mb`,
+          mode.rss,
+          mode.rss.map(() => 150),
+          "MB",
+          {
+            baselineIs: "the 150 MB bound",
+            goal: "< 150 MB at every snapshot size (compare sizes: flat)",
+            met: (ours) => ours < 150,
+          },
+        ),
+      ),
     ];
   } finally {
     await topology.close();
@@ -174,29 +191,34 @@ interface Profile {
   /** Where the time went: until the plan line (start-up, preflight), then each step's duration. */
   text: string;
   copyMs: number;
+  /** The CLI process's peak RSS (NaN without GNU time). */
+  peakRssMb: number;
 }
+
+const GNU_TIME = "/usr/bin/time";
+const RSS_LABEL = "rfb-peak-rss-kb";
 
 /** Runs the CLI and reads its JSON lines as they come, for the profile. */
 async function cli(inventory: string, stateDir: string): Promise<Profile> {
   const started = performance.now();
-  const child = spawn(
+  const args = [
     process.execPath,
-    [
-      "bin/redis-failover.js",
-      "failover",
-      "cache-test",
-      "--mode",
-      "replace",
-      "--yes",
-      "--json",
-      "--inventory",
-      inventory,
-    ],
-    {
-      env: { ...process.env, STATE_DIR: stateDir, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+    "bin/redis-failover.js",
+    "failover",
+    "cache-test",
+    "--mode",
+    "replace",
+    "--yes",
+    "--json",
+    "--inventory",
+    inventory,
+  ];
+  // GNU time reports the CLI's peak resident memory (maximum RSS, in KiB) when it exits.
+  const measured = existsSync(GNU_TIME) ? [GNU_TIME, "-f", `${RSS_LABEL} %M`, ...args] : args;
+  const child = spawn(measured[0] as string, measured.slice(1), {
+    env: { ...process.env, STATE_DIR: stateDir, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const parts: string[] = [];
   let copyMs = Number.NaN;
   let stderr = "";
@@ -222,9 +244,15 @@ async function cli(inventory: string, stateDir: string): Promise<Profile> {
       // not a JSON line
     }
   });
-  const [code] = (await once(child, "exit")) as [number | null];
+  // "close": every line of output has been read, not only the process gone.
+  const [code] = (await once(child, "close")) as [number | null];
   if (code !== 0) throw new Error(`replace exited with ${code}: ${stderr.trim()}`);
-  return { text: parts.join(", "), copyMs };
+  const rssKb = new RegExp(`${RSS_LABEL} (\\d+)`).exec(stderr)?.[1];
+  return {
+    text: parts.join(", "),
+    copyMs,
+    peakRssMb: rssKb === undefined ? Number.NaN : Number(rssKb) / 1024,
+  };
 }
 
 /** The stock procedure; returns each phase's time (ms), for the profile. */
