@@ -219,6 +219,26 @@ class PlanContext {
       checkRdb: spareFacts.tools.redisCheckRdb,
     };
     const copySettings = this.#input.cluster.copy;
+    if (copySettings?.mode === "direct") {
+      if (!sourceFacts?.tools.ssh) {
+        return refuse(`copy: direct runs ssh on ${source.name}, which has no ssh client`, {
+          advice: "Install the OpenSSH client there, or use copy: { mode: relay }.",
+        });
+      }
+      for (const [key, file] of [
+        ["identityFile", copySettings.identityFile],
+        ["knownHostsFile", copySettings.knownHostsFile],
+      ] as const) {
+        if (!sourceFacts.readable?.includes(file)) {
+          return refuse(
+            `copy: direct: the ${key} ${file} is missing or unreadable on ${source.name}`,
+            {
+              advice: `Put ${key === "identityFile" ? `${source.name}'s private key for ${spare.name}` : `a known_hosts file listing ${spare.name}'s host key`} there, or use copy: { mode: relay }.`,
+            },
+          );
+        }
+      }
+    }
     if (copySettings?.mode === "direct" && spareHost.transport.kind === "ssh") {
       const { user, host, port } = spareHost.transport.ssh;
       copy.direct = {

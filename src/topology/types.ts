@@ -96,5 +96,7 @@ export interface HostFacts {
   aofFiles: string[];
   /** `appendonly` as written in the host's redis.conf, when the inventory names it. */
   configAppendonly?: boolean;
-  tools: { sha256sum: boolean; redisCheckRdb: boolean };
+  tools: { sha256sum: boolean; redisCheckRdb: boolean; ssh?: boolean };
+  /** Which of the files preflight was asked about (copy: direct's key and known_hosts) are readable there. */
+  readable?: string[];
 }

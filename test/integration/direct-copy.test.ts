@@ -116,20 +116,20 @@ describe("copy: direct", () => {
     expect((await info(c).catch(() => undefined))?.role).toBeUndefined();
   });
 
-  it("refuses a missing identity file with a clear error: nothing installed, every server as it was", async () => {
+  it("refuses a missing identity file at preflight with a clear error: nothing runs, every server as it was", async () => {
     const { topology, b, c, keys } = await withDirectCopy({
       identityFile: () => "/nonexistent/rfb-direct-copy/id_ed25519",
       knownHostsFile: async (topology) => topology.knownHostsPath,
     });
     const engine = await topology.engine();
-    const result = await engine.execute(
-      await planOrThrow(engine, { cluster: "cache-test", mode: "replace" }),
-    );
+    const outcome = await engine.plan({ cluster: "cache-test", mode: "replace" });
 
-    expect(result.failedStep?.title).toBe("Copy the snapshot from machine-b to machine-c");
-    expect(result.failedStep?.error).toMatch(
-      /copy: direct: the identity file \/nonexistent\/rfb-direct-copy\/id_ed25519 is missing or unreadable here/,
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.refusal.reason).toBe(
+      "copy: direct: the identityFile /nonexistent/rfb-direct-copy/id_ed25519 is missing or unreadable on machine-b",
     );
+    expect(outcome.refusal.advice).toMatch(/machine-b's private key for machine-c/);
     await expectNothingChanged(b, c, keys, topology.machines["machine-a"]?.ip);
   });
 });
