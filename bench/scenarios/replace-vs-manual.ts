@@ -1,4 +1,10 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parse, stringify } from "yaml";
 import { loadData, waitForReplicaSync } from "../../test/harness/redis-server.js";
 import { buildTopology, type Machine } from "../../test/harness/topology.js";
 import { log, type Measurement, measurement, run, timed } from "../lib.js";
@@ -44,21 +50,71 @@ export async function replaceVsManual(options: {
     const manual: number[] = [];
     const ourSessions: number[] = [];
     const manualSessions: number[] = [];
+    const ourCopy: number[] = [];
+    const manualCopy: number[] = [];
     // Remote commands (SSH sessions) on B and C, counted by their sshds.
     const sessions = () => [a, b, c].reduce((sum, x) => sum + (x.sshd?.sessions() ?? 0), 0);
+    // The same cluster with `copy: direct` (B runs ssh to C with the bench's key and known_hosts).
+    const directInventory = join(topology.root, "inventory-direct.yml");
+    const inventory = parse(await readFile(topology.inventoryPath, "utf8"));
+    for (const cluster of Object.values(inventory.clusters) as Array<Record<string, unknown>>) {
+      cluster.copy = {
+        mode: "direct",
+        identityFile: c.sshd?.privateKeyFile,
+        knownHostsFile: topology.knownHostsPath,
+      };
+    }
+    await writeFile(directInventory, stringify(inventory));
+    const modes = [
+      {
+        mode: "relay",
+        inventory: topology.inventoryPath,
+        ms: ours,
+        sessions: ourSessions,
+        copy: ourCopy,
+        rss: [] as number[],
+      },
+      {
+        mode: "direct",
+        inventory: directInventory,
+        ms: [] as number[],
+        sessions: [] as number[],
+        copy: [] as number[],
+        rss: [] as number[],
+      },
+    ];
     for (let i = 0; i < options.runs; i++) {
-      let before = sessions();
-      ours.push(await timed(() => cli(topology.inventoryPath, join(topology.root, "bench-state"))));
-      ourSessions.push(sessions() - before);
-      log(
-        `replace_vs_manual run ${i + 1}: ours ${Math.round(ours.at(-1) as number)} ms, ${ourSessions.at(-1)} SSH sessions`,
+      for (const mode of modes) {
+        const before = sessions();
+        let profile: Profile = { text: "", copyMs: Number.NaN, peakRssMb: Number.NaN };
+        mode.ms.push(
+          await timed(async () => {
+            profile = await cli(mode.inventory, join(topology.root, "bench-state"));
+          }),
+        );
+        mode.sessions.push(sessions() - before);
+        mode.copy.push(profile.copyMs);
+        mode.rss.push(profile.peakRssMb);
+        log(
+          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions, peak RSS ${Math.round(profile.peakRssMb)} MB (ms: ${profile.text})`,
+        );
+        await resetReplace(a, b, c);
+      }
+      const before = sessions();
+      let phases: Record<string, number> = {};
+      manual.push(
+        await timed(async () => {
+          phases = await bookProcedure(topology.knownHostsPath, b, c);
+        }),
       );
-      await resetReplace(a, b, c);
-      before = sessions();
-      manual.push(await timed(() => bookProcedure(topology.knownHostsPath, b, c)));
       manualSessions.push(sessions() - before);
+      manualCopy.push(phases.scp ?? Number.NaN);
       log(
-        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions`,
+        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions (ms: ${Object.entries(
+          phases,
+        )
+          .map(([name, ms]) => `${name} ${Math.round(ms)}`)
+          .join(", ")})`,
       );
       await resetReplace(a, b, c);
     }
@@ -79,34 +135,132 @@ export async function replaceVsManual(options: {
           met: () => true,
         },
       ),
+      measurement(`replace_copy_step_vs_scp_${options.dataMb}mb`, ourCopy, manualCopy, "ms", {
+        baselineIs: `the stock procedure's scp B→C of the same snapshot (${options.dataMb} MB)`,
+        goal: "informational: the copy step (hashes, structure check, install) against bare scp",
+        met: () => true,
+      }),
+      ...directRows(modes[1] as (typeof modes)[number], manual, manualSessions, options.dataMb),
+      ...modes.map((mode) =>
+        measurement(
+          `replace_peak_rss_mb_${mode.mode}_${options.dataMb}mb`,
+          mode.rss,
+          mode.rss.map(() => 150),
+          "MB",
+          {
+            baselineIs: "the 150 MB bound",
+            goal: "< 150 MB at every snapshot size (compare sizes: flat)",
+            met: (ours) => ours < 150,
+          },
+        ),
+      ),
     ];
   } finally {
     await topology.close();
   }
 }
 
-async function cli(inventory: string, stateDir: string): Promise<void> {
-  await run(
-    process.execPath,
-    [
-      "bin/redis-failover.js",
-      "failover",
-      "cache-test",
-      "--mode",
-      "replace",
-      "--yes",
-      "--json",
-      "--inventory",
-      inventory,
-    ],
-    {
-      env: { ...process.env, STATE_DIR: stateDir, LOG_LEVEL: "warn" },
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+/** The same three figures for `copy: direct`. */
+function directRows(
+  direct: { ms: number[]; sessions: number[] },
+  manual: number[],
+  manualSessions: number[],
+  dataMb: number,
+): Measurement[] {
+  return [
+    measurement(`replace_direct_vs_manual_${dataMb}mb`, direct.ms, manual, "ms", {
+      baselineIs: `SAVE + scp + start + SLAVEOF (${dataMb} MB)`,
+      goal: "ratio ≤ 1.0",
+      met: (_o, _b, ratio) => ratio <= 1,
+    }),
+    measurement(
+      `replace_direct_ssh_sessions_${dataMb}mb`,
+      direct.sessions,
+      manualSessions,
+      "sessions",
+      {
+        baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
+        goal: "informational: preflight probes, the copy (B's, and B's ssh to C), the start",
+        met: () => true,
+      },
+    ),
+  ];
 }
 
-async function bookProcedure(knownHosts: string, b: Machine, c: Machine): Promise<void> {
+interface Profile {
+  /** Where the time went: until the plan line (start-up, preflight), then each step's duration. */
+  text: string;
+  copyMs: number;
+  /** The CLI process's peak RSS (NaN without GNU time). */
+  peakRssMb: number;
+}
+
+const GNU_TIME = "/usr/bin/time";
+const RSS_LABEL = "rfb-peak-rss-kb";
+
+/** Runs the CLI and reads its JSON lines as they come, for the profile. */
+async function cli(inventory: string, stateDir: string): Promise<Profile> {
+  const started = performance.now();
+  const args = [
+    process.execPath,
+    "bin/redis-failover.js",
+    "failover",
+    "cache-test",
+    "--mode",
+    "replace",
+    "--yes",
+    "--json",
+    "--inventory",
+    inventory,
+  ];
+  // GNU time reports the CLI's peak resident memory (maximum RSS, in KiB) when it exits.
+  const measured = existsSync(GNU_TIME) ? [GNU_TIME, "-f", `${RSS_LABEL} %M`, ...args] : args;
+  const child = spawn(measured[0] as string, measured.slice(1), {
+    env: { ...process.env, STATE_DIR: stateDir, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const parts: string[] = [];
+  let copyMs = Number.NaN;
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr = (stderr + text).slice(-4096);
+  });
+  const lines = createInterface({ input: child.stdout });
+  lines.on("line", (line) => {
+    try {
+      const event = JSON.parse(line) as {
+        type?: string;
+        status?: string;
+        title?: string;
+        durationMs?: number;
+      };
+      if (event.type === "plan") parts.push(`plan ${Math.round(performance.now() - started)}`);
+      if (event.type === "step" && event.status !== "running") {
+        const word = (event.title ?? "?").split(" ")[0] ?? "?";
+        parts.push(`${word} ${event.durationMs}`);
+        if (word === "Copy") copyMs = event.durationMs ?? Number.NaN;
+      }
+    } catch {
+      // not a JSON line
+    }
+  });
+  // "close": every line of output has been read, not only the process gone.
+  const [code] = (await once(child, "close")) as [number | null];
+  if (code !== 0) throw new Error(`replace exited with ${code}: ${stderr.trim()}`);
+  const rssKb = new RegExp(`${RSS_LABEL} (\\d+)`).exec(stderr)?.[1];
+  return {
+    text: parts.join(", "),
+    copyMs,
+    peakRssMb: rssKb === undefined ? Number.NaN : Number(rssKb) / 1024,
+  };
+}
+
+/** The stock procedure; returns each phase's time (ms), for the profile. */
+async function bookProcedure(
+  knownHosts: string,
+  b: Machine,
+  c: Machine,
+): Promise<Record<string, number>> {
   const sshd = c.sshd as NonNullable<Machine["sshd"]>;
   const ssh = [
     "-i",
@@ -116,22 +270,24 @@ async function bookProcedure(knownHosts: string, b: Machine, c: Machine): Promis
     "-o",
     "BatchMode=yes",
   ];
-  await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SAVE"]);
-  await run("scp", [
-    "-q",
-    ...ssh,
-    "-P",
-    String(sshd.port),
-    join(b.dir, "dump.rdb"),
-    `root@${c.ip}:${join(c.dir, "dump.rdb")}`,
-  ]);
-  await run("ssh", [
-    ...ssh,
-    "-p",
-    String(sshd.port),
-    `root@${c.ip}`,
-    `redis-server ${c.configFile}`,
-  ]);
-  await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SLAVEOF", c.ip, String(c.port)]);
-  await waitForLink(b, "up");
+  const phases: Record<string, number> = {};
+  phases.save = await timed(() => run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SAVE"]));
+  phases.scp = await timed(() =>
+    run("scp", [
+      "-q",
+      ...ssh,
+      "-P",
+      String(sshd.port),
+      join(b.dir, "dump.rdb"),
+      `root@${c.ip}:${join(c.dir, "dump.rdb")}`,
+    ]),
+  );
+  phases.start = await timed(() =>
+    run("ssh", [...ssh, "-p", String(sshd.port), `root@${c.ip}`, `redis-server ${c.configFile}`]),
+  );
+  phases.repoint = await timed(async () => {
+    await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SLAVEOF", c.ip, String(c.port)]);
+    await waitForLink(b, "up");
+  });
+  return phases;
 }

@@ -7,6 +7,11 @@ import { z } from "zod";
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const port = z.number().int().min(1).max(65535);
+/** A file on a remote machine: absolute, since no working directory there is known. */
+const remotePath = z
+  .string()
+  .trim()
+  .regex(/^\/[^\0\n]*$/, "must be an absolute path on the replica (it is read there, not here)");
 const envName = z
   .string()
   .regex(
@@ -146,6 +151,25 @@ export const clusterSchema = z
       })
       .strict()
       .default({ fallbackToSave: false }),
+    /**
+     * How the snapshot travels from the replica (B) to the spare (C). "relay" (the default)
+     * streams it through the bot and needs no trust between B and C; "direct" runs OpenSSH on B
+     * to reach C, with B's key for C and C's host key pinned in a known_hosts file on B.
+     */
+    copy: z
+      .discriminatedUnion("mode", [
+        z.object({ mode: z.literal("relay") }).strict(),
+        z
+          .object({
+            mode: z.literal("direct"),
+            /** Path ON B of the private key B uses to log in to C. */
+            identityFile: remotePath,
+            /** Path ON B of a known_hosts file listing C's host key (never trusted on first use). */
+            knownHostsFile: remotePath,
+          })
+          .strict(),
+      ])
+      .default({ mode: "relay" }),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
     sentinel: sentinelSchema.optional(),
     hosts: z
@@ -178,3 +202,4 @@ export type SshSettings = z.infer<typeof sshSettingsSchema>;
 export type TlsSettings = z.infer<typeof tlsSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 export type SentinelFile = z.infer<typeof sentinelSchema>;
+export type CopySettings = z.infer<typeof clusterSchema>["copy"];

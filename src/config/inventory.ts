@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { FailoverError } from "../errors.js";
 import {
   type ClusterFile,
+  type CopySettings,
   type HostFile,
   type InventoryFile,
   inventorySchema,
@@ -57,6 +58,8 @@ export interface ClusterConfig {
   tls?: TlsSettings;
   discovery?: { url: string; key: string; passwordEnv?: string };
   snapshot: { fallbackToSave: boolean };
+  /** How the snapshot travels from the replica to the spare (see the inventory schema); absent: relay. */
+  copy?: CopySettings;
   timeouts: Timeouts;
   sentinel?: SentinelConfig;
   hosts: HostConfig[];
@@ -155,6 +158,7 @@ function resolveCluster(
     approvers: cluster.approvers,
     channels: cluster.channels,
     snapshot: cluster.snapshot,
+    copy: cluster.copy,
     timeouts: cluster.timeouts,
     hosts,
   };

@@ -199,7 +199,9 @@ export class FailoverEngine {
       return !(node?.reachable && node.role === "master");
     });
     const facts = await Promise.all(
-      wanted.map((host) => probeHost(host, connections.remote(host.name))),
+      wanted.map((host) =>
+        probeHost(host, connections.remote(host.name), directCopyFiles(cluster)),
+      ),
     );
     return new Map(facts.map((fact) => [fact.name, fact]));
   }
@@ -251,6 +253,12 @@ export class FailoverEngine {
       }
     }
   }
+}
+
+/** copy: direct reads these on the snapshot source: preflight checks they are readable there. */
+function directCopyFiles(cluster: ClusterConfig): string[] {
+  const copy = cluster.copy;
+  return copy?.mode === "direct" ? [copy.identityFile, copy.knownHostsFile] : [];
 }
 
 /** The address the discovery key gives clients now, or why it could not be read. */

@@ -49,10 +49,10 @@ export interface VerifiedCopyResult {
 }
 
 const OUTPUT_CAP = 64 * 1024;
-const HASH_LINE = /^([0-9a-f]{64}) {2}-$/m;
+export const HASH_LINE = /^([0-9a-f]{64}) {2}-$/m;
 
 /** A command's output stream, kept as text (capped) and searched for labelled lines. */
-class Lines {
+export class Lines {
   #text = "";
   #ended = false;
   readonly #waiters: Array<() => void> = [];
@@ -81,10 +81,16 @@ class Lines {
     return match ? (match[1] ?? "") : undefined;
   }
   /** Resolves when `label` has been printed, or with undefined once the stream ended without it. */
-  async waitFor(label: string): Promise<string | undefined> {
+  waitFor(label: string): Promise<string | undefined> {
+    return this.waitMatch(new RegExp(`^${label}(?: (.*))?\n`, "m")).then((match) =>
+      match ? (match[1] ?? "") : undefined,
+    );
+  }
+  /** Resolves with the first match of `pattern`, or undefined once the stream ended without one. */
+  async waitMatch(pattern: RegExp): Promise<RegExpExecArray | undefined> {
     for (;;) {
-      const value = this.field(label);
-      if (value !== undefined || this.#ended) return value;
+      const match = pattern.exec(this.#text);
+      if (match || this.#ended) return match ?? undefined;
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
@@ -234,11 +240,12 @@ function meterStream(
   });
 }
 
-interface Facts {
+export interface Facts {
   size: number;
   bytes: number;
   sourceHash: string;
-  flight: string;
+  /** The bot's hash of the bytes it relayed; undefined for a direct copy (the bot sees none). */
+  flight: string | undefined;
   targetHash: string | undefined;
   targetSize: string | undefined;
   tee: string | undefined;
@@ -250,15 +257,16 @@ interface Facts {
 }
 
 /** Why the copy must not be installed, or undefined when every check agrees. */
-function verdict(f: Facts): string | undefined {
+export function verdict(f: Facts): string | undefined {
   const { from, to } = f.names;
   if (f.tee !== "0")
     return `writing the copy on ${to} failed (tee exited with ${f.tee ?? "nothing"})`;
   if (f.bytes !== f.size || Number(f.targetSize) !== f.size) {
     return `size mismatch: ${from} has ${f.size} bytes, ${f.bytes} were relayed, ${to} wrote ${f.targetSize ?? "nothing"}`;
   }
-  if (f.sourceHash !== f.flight || f.flight !== f.targetHash) {
-    return `the copy is corrupt: SHA-256 on ${from} ${f.sourceHash}, in flight ${f.flight}, on ${to} ${f.targetHash ?? "(none)"}`;
+  const flight = f.flight ?? f.sourceHash;
+  if (f.sourceHash !== flight || flight !== f.targetHash) {
+    return `the copy is corrupt: SHA-256 on ${from} ${f.sourceHash}${f.flight === undefined ? "" : `, in flight ${f.flight}`}, on ${to} ${f.targetHash ?? "(none)"}`;
   }
   if (f.check !== "0") {
     return `${f.checker} on ${to} rejected the copy (exit ${f.check ?? "nothing"}): ${f.checkDetail}`;
@@ -266,7 +274,7 @@ function verdict(f: Facts): string | undefined {
   return undefined;
 }
 
-function sideFailure(
+export function sideFailure(
   host: string,
   command: ShellCommand,
   exit: ExitStatus,
@@ -283,16 +291,16 @@ function sideFailure(
   );
 }
 
-function detail(...texts: string[]): string {
+export function detail(...texts: string[]): string {
   const said = texts.map(lastLine).filter(Boolean).join(" / ");
   return said ? ` (${said})` : "";
 }
 
-function lines(text: string): string[] {
+export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line.trim() !== "");
 }
 
-function lastLine(text: string): string {
+export function lastLine(text: string): string {
   return lines(text).slice(-3).join(" / ");
 }
 

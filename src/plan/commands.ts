@@ -2,6 +2,7 @@ import { redisCommandText } from "../redis/command-text.js";
 import type { RedisArg } from "../redis/node.js";
 import { inventoryCommand, type ShellCommand, sh } from "../remote/shell.js";
 import type { CheckRdbTool } from "../topology/types.js";
+import type { DirectCopy } from "./types.js";
 
 /**
  * The remote shell commands and Redis commands each step runs. Steps execute exactly these,
@@ -38,6 +39,22 @@ export const remote = {
   sendHashed(path: string): ShellCommand {
     // tee opens /dev/fd/4, a pipe the shell made; stdout may be a socket, which cannot be opened.
     return sh`size=$(wc -c < ${path}) && echo "size $size" >&2 && { { tee -- /dev/fd/4 < ${path}; } 4>&1 >&3 | sha256sum >&2; } 3>&1`;
+  },
+  /**
+   * `copy: direct`: the source reads the file once (size and SHA-256 on stderr, as sendHashed)
+   * and streams "<size>\n", the bytes, then the verdict line it reads from its own stdin (the
+   * bot's) to `receive` on the target, over OpenSSH run here. The target's host key must be in
+   * `knownHostsFile` (StrictHostKeyChecking=yes: never trusted on first use); the target's report
+   * comes back on stdout, then "ssh-exit N" (so the bot knows when the target is gone and
+   * ends the source's stdin, which would otherwise wait for a verdict).
+   */
+  sendDirect(path: string, to: DirectCopy, receive: ShellCommand): ShellCommand {
+    const { identityFile, knownHostsFile } = to;
+    return [
+      sh`if [ ! -r ${identityFile} ]; then echo "copy: direct: the identity file" ${identityFile} "is missing or unreadable here" >&2; exit 3; fi`,
+      sh`if [ ! -r ${knownHostsFile} ]; then echo "copy: direct: the known_hosts file" ${knownHostsFile} "is missing or unreadable here" >&2; exit 3; fi`,
+      sh`size=$(wc -c < ${path}) && echo "size $size" >&2 && { echo "$size"; { { tee -- /dev/fd/4 < ${path}; } 4>&1 >&3 | sha256sum >&2; } 3>&1; IFS= read -r verdict; echo "$verdict"; } | { ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o GlobalKnownHostsFile=/dev/null -o UserKnownHostsFile=${knownHostsFile} -i ${identityFile} -p ${to.port} -l ${to.user} -- ${to.host} ${receive}; echo "ssh-exit $?"; }`,
+    ].join("; ") as ShellCommand;
   },
   /**
    * The copy's target side, one command for the whole copy. Its stdin carries "<size>\n", then

@@ -51,21 +51,25 @@ export function describeStep(spec: StepSpec, runId: string): Description {
     case "copy-rdb": {
       const partial = partialPath(spec.targetPath, runId);
       const checker = checkRdbToolOf(spec);
+      const receive = remote.receiveVerified(
+        partial,
+        spec.targetPath,
+        asidePath(spec.targetPath, runId),
+        checker ?? false,
+      );
+      const checks = checker ? ` and ${checker} passed` : "";
+      const commands = spec.direct
+        ? [
+            `${showShell(spec.from.name, remote.sendDirect(spec.sourcePath, spec.direct, receive))}   (copy: direct: ${spec.from.name} streams to ${spec.to.name} over ssh with ${spec.from.name}'s key for it and ${spec.to.name}'s host key pinned; ${spec.to.name} runs the quoted command, and ${spec.from.name} forwards the bot's "install" only when sizes and SHA-256 agree on ${spec.from.name} and ${spec.to.name}${checks})`,
+          ]
+        : [
+            `${showShell(spec.from.name, remote.sendHashed(spec.sourcePath))}   (stdout relayed through the bot, SHA-256 in flight, to:)`,
+            `${showShell(spec.to.name, receive)}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${checks})`,
+          ];
       return {
         title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
         host: spec.to.name,
-        commands: [
-          `${showShell(spec.from.name, remote.sendHashed(spec.sourcePath))}   (stdout relayed through the bot, SHA-256 in flight, to:)`,
-          `${showShell(
-            spec.to.name,
-            remote.receiveVerified(
-              partial,
-              spec.targetPath,
-              asidePath(spec.targetPath, runId),
-              checker ?? false,
-            ),
-          )}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${checker ? ` and ${checker} passed` : ""})`,
-        ],
+        commands,
         risk: `${spec.from.name} only reads; an existing ${spec.targetPath} on ${spec.to.name} is kept as ${asidePath(spec.targetPath, runId)}.`,
       };
     }

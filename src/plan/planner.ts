@@ -216,6 +216,45 @@ class PlanContext {
     const spareRef = ref(spareHost);
     const sourceRef = ref(sourceHost);
     const others = this.#assessment.replicas.filter((node) => node.name !== source.name);
+    const copy: StepSpec = {
+      kind: "copy-rdb",
+      from: sourceRef,
+      to: spareRef,
+      sourcePath,
+      targetPath,
+      ...checkRdbFields(chooseCheckRdb(spareFacts.tools, source)),
+    };
+    const copySettings = this.#input.cluster.copy;
+    if (copySettings?.mode === "direct") {
+      if (!sourceFacts?.tools.ssh) {
+        return refuse(`copy: direct runs ssh on ${source.name}, which has no ssh client`, {
+          advice: "Install the OpenSSH client there, or use copy: { mode: relay }.",
+        });
+      }
+      for (const [key, file] of [
+        ["identityFile", copySettings.identityFile],
+        ["knownHostsFile", copySettings.knownHostsFile],
+      ] as const) {
+        if (!sourceFacts.readable?.includes(file)) {
+          return refuse(
+            `copy: direct: the ${key} ${file} is missing or unreadable on ${source.name}`,
+            {
+              advice: `Put ${key === "identityFile" ? `${source.name}'s private key for ${spare.name}` : `a known_hosts file listing ${spare.name}'s host key`} there, or use copy: { mode: relay }.`,
+            },
+          );
+        }
+      }
+    }
+    if (copySettings?.mode === "direct" && spareHost.transport.kind === "ssh") {
+      const { user, host, port } = spareHost.transport.ssh;
+      copy.direct = {
+        user,
+        host,
+        port,
+        identityFile: copySettings.identityFile,
+        knownHostsFile: copySettings.knownHostsFile,
+      };
+    }
 
     const specs: StepSpec[] = [
       {
@@ -230,14 +269,7 @@ class PlanContext {
         host: sourceRef,
         fallbackToSave: this.#input.cluster.snapshot.fallbackToSave,
       },
-      {
-        kind: "copy-rdb",
-        from: sourceRef,
-        to: spareRef,
-        sourcePath,
-        targetPath,
-        ...checkRdbFields(chooseCheckRdb(spareFacts.tools, source)),
-      },
+      copy,
     ];
     const aofOn = spareFacts.configAppendonly === true;
     if (spareFacts.aofFiles.length > 0 || aofOn) {

@@ -43,6 +43,8 @@ export type StepSpec =
       checkRdb: boolean;
       /** Which checker runs when checkRdb is set; absent (plans made before Valkey): redis-check-rdb. */
       checkRdbTool?: CheckRdbTool;
+      /** Set for `copy: direct`: the source streams to the target over OpenSSH run on the source. */
+      direct?: DirectCopy;
     }
   | {
       kind: "prepare-spare";
@@ -193,3 +195,12 @@ export interface Refusal {
 }
 
 export type PlanOutcome = { ok: true; plan: Plan } | { ok: false; refusal: Refusal };
+
+/** How the source reaches the target in a direct copy: paths are on the source machine. */
+export interface DirectCopy {
+  user: string;
+  host: string;
+  port: number;
+  identityFile: string;
+  knownHostsFile: string;
+}

@@ -13,7 +13,12 @@ const PROBE_TIMEOUT_MS = 15_000;
  * data directory (an old RDB, AOF files that would win over a snapshot), and what redis.conf
  * says. Read-only.
  */
-export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<HostFacts> {
+export async function probeHost(
+  host: HostConfig,
+  remote: RemoteHost,
+  /** Files whose readability matters there (copy: direct's identity and known_hosts files). */
+  files: readonly string[] = [],
+): Promise<HostFacts> {
   const facts: HostFacts = {
     name: host.name,
     reachable: false,
@@ -32,7 +37,7 @@ export async function probeHost(host: HostConfig, remote: RemoteHost): Promise<H
             posix.join(dir, conf.appendfilename ?? "appendonly.aof"),
           ]
         : [];
-      return { dir, script: probeScript(dir, rdb, aofCandidates) };
+      return { dir, script: probeScript(dir, rdb, aofCandidates, files) };
     };
     const first = probe({});
     // One remote command reads redis.conf and looks at the data directory (when the inventory
@@ -94,8 +99,17 @@ function probeScript(
   dir: string | undefined,
   rdb: string | undefined,
   aofCandidates: string[],
+  files: readonly string[],
 ): ShellCommand {
-  const tools = sh`for t in sha256sum redis-check-rdb valkey-check-rdb; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done`;
+  const toolNames =
+    files.length > 0
+      ? "sha256sum redis-check-rdb valkey-check-rdb ssh"
+      : "sha256sum redis-check-rdb valkey-check-rdb";
+  const checks = [
+    `for t in ${toolNames}; do if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi; done` as ShellCommand,
+    ...files.map((file) => sh`if [ -r ${file} ]; then echo readable=${file}; fi`),
+  ];
+  const tools = sequence(...checks);
   if (!dir || !rdb) return tools;
   const [aofDir = "", aofFile = ""] = aofCandidates;
   return sequence(
@@ -115,6 +129,8 @@ export function applyProbeOutput(facts: HostFacts, stdout: string): void {
     if (key === "tool" && value === "sha256sum") facts.tools.sha256sum = true;
     if (key === "tool" && value === "redis-check-rdb") facts.tools.redisCheckRdb = true;
     if (key === "tool" && value === "valkey-check-rdb") facts.tools.valkeyCheckRdb = true;
+    if (key === "tool" && value === "ssh") facts.tools.ssh = true;
+    if (key === "readable") facts.readable = [...(facts.readable ?? []), line.slice(eq + 1)];
     if (key === "dir") facts.dirExists = true;
     if (key === "rdb") {
       facts.rdbExists = true;

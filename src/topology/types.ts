@@ -138,7 +138,9 @@ export interface HostFacts {
   aofFiles: string[];
   /** `appendonly` as written in the host's redis.conf, when the inventory names it. */
   configAppendonly?: boolean;
-  tools: { sha256sum: boolean; redisCheckRdb: boolean; valkeyCheckRdb?: boolean };
+  tools: { sha256sum: boolean; redisCheckRdb: boolean; valkeyCheckRdb?: boolean; ssh?: boolean };
+  /** Which of the files preflight was asked about (copy: direct's key and known_hosts) are readable there. */
+  readable?: string[];
 }
 
 /** The RDB structure checkers the bot knows: Redis's, and Valkey's (its packages ship no redis-check-rdb). */

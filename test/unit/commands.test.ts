@@ -279,6 +279,92 @@ describe("the copy's two sides (run with /bin/sh)", () => {
     }
   });
 
+  describe("sendDirect (copy: direct), with a stand-in ssh that runs the target's command here", () => {
+    const fakeSsh = () => {
+      const bin = at("bin");
+      mkdirSync(bin);
+      // Records its arguments, then runs the last one (the target's command) as sshd would.
+      writeFileSync(
+        join(bin, "ssh"),
+        `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(at("ssh-args"))}\nfor last; do :; done\nexec /bin/sh -c "$last"\n`,
+        { mode: 0o755 },
+      );
+      return bin;
+    };
+    const direct = (identityFile: string, knownHostsFile: string) => ({
+      user: "root",
+      host: "10.0.0.13",
+      port: 2222,
+      identityFile,
+      knownHostsFile,
+    });
+    const runWithPath = (command: ShellCommand, bin: string, input: Buffer) =>
+      spawnSync("/bin/sh", ["-c", command], {
+        cwd: dir,
+        input,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
+
+    it("streams size, bytes and the verdict it reads to the target's command, pinning the host key", () => {
+      const bin = fakeSsh();
+      writeFileSync(at("src.rdb"), data);
+      writeFileSync(at("id key"), "key");
+      writeFileSync(at("known hosts"), "[10.0.0.13]:2222 ssh-ed25519 AAAA");
+      const receiveCommand = remote.receiveVerified(
+        at("p.partial"),
+        at("dump.rdb"),
+        at("dump.rdb.before"),
+        false,
+      );
+      const command = remote.sendDirect(
+        at("src.rdb"),
+        direct(at("id key"), at("known hosts")),
+        receiveCommand,
+      );
+      const result = runWithPath(command, bin, Buffer.from("install\n"));
+      expect(result.status).toBe(0);
+      expect(result.stderr.toString()).toBe(`size ${data.length}\n${hash}  -\n`);
+      expect(result.stdout.toString()).toBe(
+        `tee 0\n${hash}  -\nsize ${data.length}\ninstalled\nssh-exit 0\n`,
+      );
+      expect(readFileSync(at("dump.rdb")).equals(data)).toBe(true);
+      const args = read("ssh-args").split("\n");
+      expect(args).toEqual(
+        expect.arrayContaining([
+          "StrictHostKeyChecking=yes",
+          "BatchMode=yes",
+          "GlobalKnownHostsFile=/dev/null",
+          `UserKnownHostsFile=${at("known hosts")}`,
+          at("id key"),
+          "10.0.0.13",
+          receiveCommand,
+        ]),
+      );
+    });
+
+    it("refuses a missing identity file by name, and never runs text from a path", () => {
+      const bin = fakeSsh();
+      writeFileSync(at("src.rdb"), data);
+      const hostile = at("id $(touch PWNED) `touch PWNED2` 'q'");
+      const result = runWithPath(
+        remote.sendDirect(
+          at("src.rdb"),
+          direct(hostile, at("kh")),
+          remote.receiveVerified(at("p"), at("t"), at("a"), false),
+        ),
+        bin,
+        Buffer.from("install\n"),
+      );
+      expect(result.status).toBe(3);
+      expect(result.stderr.toString()).toBe(
+        `copy: direct: the identity file ${hostile} is missing or unreadable here\n`,
+      );
+      expect(existsSync(at("PWNED"))).toBe(false);
+      expect(existsSync(at("PWNED2"))).toBe(false);
+      expect(existsSync(at("ssh-args"))).toBe(false);
+    });
+  });
+
   it("receiveVerified with a short stream reports the short size and installs nothing", () => {
     const result = receive(
       Buffer.concat([Buffer.from(`${data.length}\n`), data.subarray(0, 1000)]),

@@ -707,3 +707,50 @@ describe("the sentinel: key", () => {
     ).toContain("- clusters.x.sentinel.hosts.0: 10.0.0.1:6379 is host a's Redis, not a Sentinel");
   });
 });
+
+describe("copy: (how the snapshot travels from the replica to the spare)", () => {
+  const direct = (settings: string) => twoHosts(undefined, "", `\n    copy: ${settings}`);
+
+  it("defaults to the relay through the bot", () => {
+    expect(clusterOf(parse(twoHosts())).copy).toEqual({ mode: "relay" });
+  });
+
+  it("keeps direct mode with the identity and known_hosts files on the replica, unresolved", () => {
+    const cluster = clusterOf(
+      parse(
+        direct("{ mode: direct, identityFile: /etc/rfb/id_b, knownHostsFile: /etc/rfb/known_c }"),
+      ),
+    );
+    expect(cluster.copy).toEqual({
+      mode: "direct",
+      identityFile: "/etc/rfb/id_b",
+      knownHostsFile: "/etc/rfb/known_c",
+    });
+  });
+
+  it("rejects direct mode without a known_hosts file: C's host key is never trusted on first use", () => {
+    const error = rejected(direct("{ mode: direct, identityFile: /etc/rfb/id_b }"));
+    expect(error.message).toMatch(/clusters\.x\.copy\.knownHostsFile/);
+  });
+
+  it("rejects direct mode without an identity file", () => {
+    const error = rejected(direct("{ mode: direct, knownHostsFile: /etc/rfb/known_c }"));
+    expect(error.message).toMatch(/clusters\.x\.copy\.identityFile/);
+  });
+
+  it("rejects a relative path: it is a path on the replica, where no working directory is known", () => {
+    const error = rejected(
+      direct("{ mode: direct, identityFile: id_b, knownHostsFile: /etc/rfb/known_c }"),
+    );
+    expect(error.message).toContain(
+      "clusters.x.copy.identityFile: must be an absolute path on the replica",
+    );
+  });
+
+  it("rejects direct-mode keys in relay mode, and an unknown mode", () => {
+    expect(rejected(direct("{ mode: relay, identityFile: /etc/rfb/id_b }")).message).toContain(
+      'Unrecognized key: "identityFile"',
+    );
+    expect(rejected(direct("{ mode: scp }")).message).toMatch(/clusters\.x\.copy\.mode/);
+  });
+});

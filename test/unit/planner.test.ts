@@ -356,6 +356,64 @@ describe("replace", () => {
     request: { mode: "replace" as const },
   };
 
+  describe("copy: direct", () => {
+    const direct = {
+      ...base,
+      cluster: cluster([a, b, c], {
+        copy: { mode: "direct", identityFile: "/etc/rfb/id_b", knownHostsFile: "/etc/rfb/known_c" },
+      }),
+    };
+    const sourceReady = {
+      tools: { sha256sum: true, redisCheckRdb: true, ssh: true },
+      readable: ["/etc/rfb/id_b", "/etc/rfb/known_c"],
+    };
+
+    it("copies B → C over ssh run on B, to C's inventory address, with the inventory's key and known_hosts", () => {
+      const p = ok(
+        plan({ ...direct, hostFacts: [facts("machine-b", sourceReady), facts("machine-c")] }),
+      );
+      expect(p.steps[2]?.spec).toMatchObject({
+        kind: "copy-rdb",
+        direct: {
+          user: c.transport.kind === "ssh" ? c.transport.ssh.user : "",
+          host: c.transport.kind === "ssh" ? c.transport.ssh.host : "",
+          identityFile: "/etc/rfb/id_b",
+          knownHostsFile: "/etc/rfb/known_c",
+        },
+      });
+    });
+
+    it("refuses when B has no ssh client, or cannot read the known_hosts file", () => {
+      expect(
+        refused(
+          plan({
+            ...direct,
+            hostFacts: [
+              facts("machine-b", {
+                ...sourceReady,
+                tools: { sha256sum: true, redisCheckRdb: true },
+              }),
+              facts("machine-c"),
+            ],
+          }),
+        ).reason,
+      ).toBe("copy: direct runs ssh on machine-b, which has no ssh client");
+      expect(
+        refused(
+          plan({
+            ...direct,
+            hostFacts: [
+              facts("machine-b", { ...sourceReady, readable: ["/etc/rfb/id_b"] }),
+              facts("machine-c"),
+            ],
+          }),
+        ).reason,
+      ).toBe(
+        "copy: direct: the knownHostsFile /etc/rfb/known_c is missing or unreadable on machine-b",
+      );
+    });
+  });
+
   it("follows the book: snapshot, copy, start, and only then make B a replica of C", () => {
     const p = ok(plan({ ...base, hostFacts: [facts("machine-b"), facts("machine-c")] }));
     expect(kinds(p)).toEqual([

@@ -1,8 +1,14 @@
 import { checkRdbToolOf } from "../../plan/check-rdb.js";
 import { asidePath, partialPath, remote, showShell } from "../../plan/commands.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
+import { directCopy } from "../direct-copy.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
-import { type SideReport, type VerifiedCopyResult, verifiedCopy } from "../verified-copy.js";
+import {
+  type SideReport,
+  type VerifiedCopyRequest,
+  type VerifiedCopyResult,
+  verifiedCopy,
+} from "../verified-copy.js";
 
 type Spec = Extract<StepSpec, { kind: "copy-rdb" }>;
 
@@ -49,11 +55,13 @@ function showSide(context: StepContext, host: string, side: SideReport): void {
 async function copyVerifyInstall(spec: Spec, partial: string, context: StepContext): Promise<void> {
   const checker = checkRdbToolOf(spec);
   context.output(
-    `Streaming ${spec.from.name} → bot (SHA-256 in flight) → ${spec.to.name}; each side's command and output follow the copy.`,
+    spec.direct
+      ? `Streaming ${spec.from.name} → ${spec.to.name} directly (copy: direct, ssh from ${spec.from.name}); its command and the output of each side follow the copy.`
+      : `Streaming ${spec.from.name} → bot (SHA-256 in flight) → ${spec.to.name}; each side's command and output follow the copy.`,
   );
   let copied: VerifiedCopyResult;
   try {
-    copied = await verifiedCopy({
+    const request: VerifiedCopyRequest = {
       from: { host: context.remote(spec.from), name: spec.from.name, path: spec.sourcePath },
       to: {
         host: context.remote(spec.to),
@@ -65,7 +73,8 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
       },
       timeoutMs: context.timeouts.copyMs,
       onProgress: (line) => context.output(line),
-    });
+    };
+    copied = spec.direct ? await directCopy(request, spec.direct) : await verifiedCopy(request);
   } catch (error) {
     const sides = (error as { copyReport?: { source: SideReport; target: SideReport } }).copyReport;
     if (sides) {
@@ -84,7 +93,7 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
     `Copied ${copied.bytes} bytes in ${copied.durationMs} ms (${rate} MiB/s), SHA-256 ${copied.sha256}.`,
   );
   context.output(
-    `SHA-256 matches on ${spec.from.name}, in flight and on ${spec.to.name}; sizes match${checker ? `; ${checker} accepted it` : ""}; installed as ${spec.targetPath}.`,
+    `SHA-256 matches on ${spec.from.name}${spec.direct ? "" : ", in flight"} and on ${spec.to.name}; sizes match${checker ? `; ${checker} accepted it` : ""}; installed as ${spec.targetPath}.`,
   );
   if (!checker) {
     context.warn(

@@ -16,9 +16,14 @@ type Spec = Extract<StepSpec, { kind: "snapshot" }>;
 export const snapshot: StepImplementation<Spec> = {
   async run(spec, context) {
     const node = context.redis(spec.host);
-    const lastSaveBefore = Number(await context.command(spec.host, redisCommands.lastsave));
+    // Independent reads go out together: each sequential round trip is time the master is gone.
+    const [lastSaveText, persistence] = await Promise.all([
+      context.command(spec.host, redisCommands.lastsave),
+      node.info("persistence"),
+    ]);
+    const lastSaveBefore = Number(lastSaveText);
     const before: SaveMark = { lastSave: lastSaveBefore };
-    const saves = intField(await node.info("persistence"), "rdb_saves");
+    const saves = intField(persistence, "rdb_saves");
     // Redis 7 counts saves; older servers only have LASTSAVE, whose one-second resolution
     // would hide a save finishing within the same second.
     if (saves !== undefined) before.saves = saves;
@@ -36,12 +41,13 @@ export const snapshot: StepImplementation<Spec> = {
       await context.command(spec.host, redisCommands.save);
       await waitForSave(spec.host, before, context);
     }
-    const info = await node.info("keyspace");
-    const { keys, expires } = keyspace(info);
-    const [dir, dbfilename] = await Promise.all([
+    const [info, dir, dbfilename, lastSaveAfter] = await Promise.all([
+      node.info("keyspace"),
       node.call("CONFIG", "GET", "dir"),
       node.call("CONFIG", "GET", "dbfilename"),
+      context.command(spec.host, redisCommands.lastsave),
     ]);
+    const { keys, expires } = keyspace(info);
     const path = posix.join(
       configPairs(dir).get("dir") ?? "",
       configPairs(dbfilename).get("dbfilename") ?? "",
@@ -53,7 +59,7 @@ export const snapshot: StepImplementation<Spec> = {
         `${spec.host.name} now writes its snapshot to ${path}, but the plan copies ${copyStep.spec.sourcePath}; plan again`,
       );
     }
-    const lastSave = Number(await context.command(spec.host, redisCommands.lastsave));
+    const lastSave = Number(lastSaveAfter);
     context.facts.snapshot = {
       host: spec.host.name,
       keys,
