@@ -344,6 +344,13 @@ describe("Sentinel and servers with passwords", () => {
       ok: true,
       newMaster: { host: c.ip, port: c.port },
     });
+    // The step ended only once every Sentinel read C's INFO, i.e. logged in with auth-pass.
+    expect(
+      run.lines
+        .filter((line) => line.type === "step")
+        .map((line) => String(line.output ?? ""))
+        .join("\n"),
+    ).toMatch(/Every Sentinel reads machine-c's INFO/);
     expectNoSecret(run.stdout, run.stderr, run.journal);
 
     // Each Sentinel watches C with the servers' password: it reaches it (no s_down, no
