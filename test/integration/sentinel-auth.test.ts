@@ -15,6 +15,7 @@ import {
   type MachineSpec,
   type TestTopology,
 } from "../harness/topology.js";
+import { planOrThrow, recordEvents } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -311,6 +312,44 @@ describe("Sentinel and servers with passwords", () => {
       sizes.add(size);
     }
     expect(sizes.size).toBe(1);
+    await expect
+      .poll(() => sentinelAnswers(), WAIT)
+      .toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
+  });
+
+  it("promote through SENTINEL FAILOVER when the protected master is lost", async () => {
+    const { topology, m, keys } = await protectedTopology(threeServers, { count: 2, quorum: 1 });
+    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
+      Machine,
+      Machine,
+      Machine,
+    ];
+    await server(a).stop();
+    await expect.poll(async () => (await replication(b)).master_link_status, WAIT).toBe("down");
+    await expect.poll(async () => (await replication(d)).master_link_status, WAIT).toBe("down");
+    const engine = await topology.engine(SECRETS);
+    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "promote" });
+    expect(plan.newMaster.name).toBe("machine-b");
+    expect(plan.steps.map((step) => step.spec.kind)).toContain("sentinel-failover");
+    const events = recordEvents();
+    const result = await engine.execute(plan, { onEvent: events.onEvent });
+    expect(result.failedStep).toBeUndefined();
+    expect(result.ok).toBe(true);
+    expect(topology.logLines.join("\n")).toMatch(/run finished/);
+    expectNoSecret(
+      JSON.stringify(plan.steps),
+      JSON.stringify(events.events),
+      JSON.stringify(result),
+      topology.logLines.join("\n"),
+    );
+
+    // Roles: B master with every key A acknowledged before it died, D its replica, A down.
+    expect((await replication(b)).role).toBe("master");
+    await waitForReplicaSync(server(b), { host: d.ip, port: d.port, password: SERVER_PASSWORD });
+    expect((await replication(d)).master_host).toBe(b.ip);
+    for (const machine of [b, d])
+      expect(await onServer(machine, (redis) => redis.dbsize())).toBe(keys);
+    expect(server(a).isRunning()).toBe(false);
     await expect
       .poll(() => sentinelAnswers(), WAIT)
       .toEqual(sentinels.map(() => `${b.ip}:${b.port}`));
