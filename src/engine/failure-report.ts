@@ -32,7 +32,7 @@ function sentinelLeftOut(plan: Plan, failed: PlannedStep, cluster: ClusterConfig
   )?.spec as Extract<StepSpec, { kind: "sentinel-remove" }> | undefined;
   if (!removed) return [];
   return [
-    `No Sentinel watches ${removed.masterName} now (step "Take ${removed.masterName} out of Sentinel's hands" ran). To put the Sentinels back as they were, on ${removed.oldMaster.name}: ${restoreCommands({ cluster }, removed.masterName, removed.sentinels, removed.oldMaster).join(" ; ")}`,
-    `Or, once ${plan.newMaster.name} is the master (finished by hand): ${restoreCommands({ cluster }, removed.masterName, removed.sentinels, plan.newMaster).join(" ; ")}`,
+    `No Sentinel watches ${removed.masterName} now (step "Take ${removed.masterName} out of Sentinel's hands" ran). To put the Sentinels back as they were, on ${removed.oldMaster.name}: ${restoreCommands({ cluster, plan }, removed.masterName, removed.sentinels, removed.oldMaster).join(" ; ")}`,
+    `Or, once ${plan.newMaster.name} is the master (finished by hand): ${restoreCommands({ cluster, plan }, removed.masterName, removed.sentinels, plan.newMaster).join(" ; ")}`,
   ];
 }

@@ -12,7 +12,7 @@ import { lastHeardSecondsAgo, rankCandidates } from "./candidates.js";
 import { chooseCheckRdb } from "./check-rdb.js";
 import { describeStep } from "./describe-step.js";
 import { sentinelFailoverStep, sentinelHandBack, sentinelMismatch } from "./plan-sentinel.js";
-import { redisCli } from "./redis-cli.js";
+import { cliProgramFor, redisCli } from "./redis-cli.js";
 import type {
   Candidate,
   FailoverRequest,
@@ -72,8 +72,7 @@ export function planFailover(input: PlanInput): PlanOutcome {
     return refuse(
       `Sentinel manages this cluster (${watched.map((node) => `${node.name}: ${node.sentinelSubscribers} subscriber(s) of __sentinel__:hello`).join(", ")}); a failover behind its back would be fought: Sentinel would fail over again, or turn the new master back into a replica, by its own view`,
       {
-        advice:
-          "Declare the cluster's Sentinels in the inventory (sentinel: { hosts: [...], masterName }) so the bot fails over through them. Or let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (redis-cli -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.",
+        advice: `Declare the cluster's Sentinels in the inventory (sentinel: { hosts: [...], masterName }) so the bot fails over through them. Or let Sentinel do it: SENTINEL FAILOVER <master-name> on one of its Sentinels (${cliProgramFor(input.topology)} -h SENTINEL-HOST -p 26379 SENTINEL FAILOVER <master-name>). Or take the master out of its hands first (SENTINEL REMOVE <master-name> on every Sentinel), plan again, and afterwards SENTINEL MONITOR the new master with the same settings.`,
       },
     );
   }
@@ -663,7 +662,7 @@ class PlanContext {
       )
       .map(
         (node) =>
-          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: ${redisCli(this.#input.cluster, node)} REPLICAOF ${newMaster.host} ${newMaster.port}`,
+          `${node.name} does not answer and is left alone; if it comes back as a replica of the old master, repoint it: ${redisCli(this.#input.cluster, node, cliProgramFor(this.#input.topology, node.name))} REPLICAOF ${newMaster.host} ${newMaster.port}`,
       );
   }
 

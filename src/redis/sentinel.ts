@@ -24,6 +24,8 @@ export interface SentinelMaster {
   settings: SentinelSettings;
   otherSentinels: number;
   replicas: number;
+  /** Milliseconds since its last INFO reply from the master; 0 while it has had none. */
+  infoRefreshMs: number;
 }
 
 export interface SentinelReplica {
@@ -63,6 +65,7 @@ export async function sentinelMaster(
     },
     otherSentinels: number("num-other-sentinels"),
     replicas: number("num-slaves"),
+    infoRefreshMs: number("info-refresh"),
   };
 }
 

@@ -9,6 +9,8 @@ export interface SentinelHandle {
   host: string;
   port: number;
   masterName: string;
+  /** Its requirepass, if any. */
+  password: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,10 @@ export async function startSentinel(options: {
   /** Ready only once it knows this many other Sentinels (started alongside it). */
   otherSentinels?: number;
   parallelSyncs?: number;
+  /** `requirepass` of the Sentinel itself (clients and the other Sentinels must give it). */
+  password?: string;
+  /** `sentinel auth-pass`: the password of the servers it watches. */
+  masterPassword?: string;
 }): Promise<SentinelHandle> {
   const { dir, host, master } = options;
   await mkdir(dir, { recursive: true });
@@ -47,6 +53,16 @@ export async function startSentinel(options: {
       ...(options.parallelSyncs
         ? [`sentinel parallel-syncs mymaster ${options.parallelSyncs}`]
         : []),
+      // Sentinels of one master share one password: each gives its own to the others.
+      ...(options.password !== undefined
+        ? [
+            `requirepass ${confQuote(options.password)}`,
+            `sentinel sentinel-pass ${confQuote(options.password)}`,
+          ]
+        : []),
+      ...(options.masterPassword !== undefined
+        ? [`sentinel auth-pass mymaster ${confQuote(options.masterPassword)}`]
+        : []),
       "",
     ].join("\n"),
   );
@@ -58,8 +74,19 @@ export async function startSentinel(options: {
       await exited;
     }
   };
-  const sentinel = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1 });
-  const onMaster = new Redis({ host: master.ip, port: master.port, maxRetriesPerRequest: 1 });
+  const sentinel = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  });
+  const onMaster = new Redis({
+    host: master.ip,
+    port: master.port,
+    maxRetriesPerRequest: 1,
+    ...(options.masterPassword !== undefined ? { password: options.masterPassword } : {}),
+  });
   sentinel.on("error", () => {});
   onMaster.on("error", () => {});
   try {
@@ -95,5 +122,10 @@ export async function startSentinel(options: {
     sentinel.disconnect();
     onMaster.disconnect();
   }
-  return { host, port, masterName: "mymaster", stop };
+  return { host, port, masterName: "mymaster", password: options.password, stop };
+}
+
+/** A sentinel.conf argument in double quotes, as Redis's config parser reads them. */
+function confQuote(value: string): string {
+  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }

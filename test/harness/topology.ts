@@ -73,7 +73,15 @@ export interface TestTopology {
  */
 export async function buildTopology(
   specs: MachineSpec[],
-  options: { cluster?: string; flavour?: ServerFlavour } = {},
+  options: {
+    cluster?: string;
+    flavour?: ServerFlavour;
+    /**
+     * requirepass and masterauth on every machine's Redis; the inventory names
+     * `redisPasswordEnv: REDIS_PASSWORD`, so engine() needs that variable set to it.
+     */
+    password?: string;
+  } = {},
 ): Promise<TestTopology> {
   const cluster = options.cluster ?? "cache-test";
   const flavour = options.flavour ?? REDIS;
@@ -120,8 +128,12 @@ export async function buildTopology(
     const masterMachine = master ? machines[master.name] : undefined;
     const startServer = async (spec: MachineSpec) => {
       const machine = machines[spec.name] as Machine;
-      const options = redisOptions(machine, spec.role === "replica" ? masterMachine : undefined);
-      machine.server = await startRedis({ ...options, serverBinary: flavour.serverPath });
+      const serverOptions = redisOptions(
+        machine,
+        spec.role === "replica" ? masterMachine : undefined,
+        options.password,
+      );
+      machine.server = await startRedis({ ...serverOptions, serverBinary: flavour.serverPath });
       return machine.server;
     };
     const configStart = startRedis({
@@ -150,7 +162,7 @@ export async function buildTopology(
         .map(async (spec) => {
           const machine = machines[spec.name] as Machine;
           await writeRedisConfig({
-            ...redisOptions(machine, undefined),
+            ...redisOptions(machine, undefined, options.password),
             daemonize: true,
             serverBinary: flavour.serverPath,
           });
@@ -183,6 +195,7 @@ export async function buildTopology(
             approvers: ["U0APPROVER", "S0ONCALL"],
             channels: ["C0INCIDENT"],
             discovery: { url: `redis://${configIp}:${configRedis.port}/0`, key: discoveryKey },
+            ...(options.password !== undefined ? { redisPasswordEnv: "REDIS_PASSWORD" } : {}),
             timeouts: {
               connectMs: 1000,
               commandMs: 2000,
@@ -204,7 +217,7 @@ export async function buildTopology(
     const startRedisOn = async (name: string) => {
       const machine = machines[name] as Machine;
       machine.server = await startRedis({
-        ...redisOptions(machine, undefined),
+        ...redisOptions(machine, undefined, options.password),
         serverBinary: flavour.serverPath,
       });
       started.push(machine.server);
@@ -250,8 +263,9 @@ export async function buildTopology(
   }
 }
 
-function redisOptions(machine: Machine, master: Machine | undefined) {
+function redisOptions(machine: Machine, master: Machine | undefined, password?: string) {
   return {
+    ...(password !== undefined ? { password } : {}),
     name: machine.name,
     host: machine.ip,
     port: machine.port,

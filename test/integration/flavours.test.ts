@@ -133,6 +133,12 @@ describe.each(flavours)("$name", (flavour) => {
     expect(run.stdout).toMatch(/^ +check 0$/m);
     expect(run.stdout).toContain(`sizes match; ${checker} accepted it`);
     expect(run.stdout).toMatch(/^SUCCESS: cache-test failed over \(replace\)/m);
+    // The dead master could not be fenced: the commands handed out name the flavour's own CLI.
+    const cliName = flavour === REDIS ? "redis-cli" : "valkey-cli";
+    expect(run.stdout).toContain(
+      `${cliName} -h ${a!.ip} -p ${a!.port} REPLICAOF ${c!.ip} ${c!.port}`,
+    );
+    if (flavour !== REDIS) expect(run.stdout).not.toContain("redis-cli");
     // The spare was started by its inventory start: command, the flavour's server program.
     expect((await info(c!, "server")).executable).toMatch(new RegExp(`/${flavour.server}$`));
     expect(server(a!).isRunning()).toBe(false);

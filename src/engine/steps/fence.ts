@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import type { ClusterConfig } from "../../config/inventory.js";
 import { FailoverError } from "../../errors.js";
 import { redisCommands } from "../../plan/commands.js";
-import { redisCli } from "../../plan/redis-cli.js";
+import { type CliProgram, cliProgramFor, redisCli } from "../../plan/redis-cli.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
 import { configPairs, intField } from "../../redis/info.js";
 import type { RedisNode } from "../../redis/node.js";
@@ -24,7 +24,11 @@ export const fence: StepImplementation<Spec> = {
   async run(spec, context) {
     const node = context.redis(spec.host);
     if (!(await answers(node))) {
-      const commands = fenceCommands(spec, context.cluster);
+      const commands = fenceCommands(
+        spec,
+        context.cluster,
+        cliProgramFor(context.plan?.topology, spec.host.name),
+      );
       context.facts.unfenced = {
         name: spec.host.name,
         commands: [
@@ -64,7 +68,7 @@ export const fence: StepImplementation<Spec> = {
   },
   advice(spec, context) {
     return [
-      `Fence ${spec.host.name} by hand before it serves clients: ${fenceCommands(spec, context.cluster).join(" && ")}`,
+      `Fence ${spec.host.name} by hand before it serves clients: ${fenceCommands(spec, context.cluster, cliProgramFor(context.plan?.topology, spec.host.name)).join(" && ")}`,
     ];
   },
 };
@@ -168,8 +172,9 @@ async function freshSave(ref: HostRef, node: RedisNode, context: StepContext): P
 export function fenceCommands(
   spec: Pick<Spec, "host" | "newMaster">,
   cluster: Pick<ClusterConfig, "tls" | "redisUsernameEnv" | "redisPasswordEnv">,
+  program: CliProgram = "redis-cli",
 ): string[] {
-  const cli = redisCli(cluster, spec.host);
+  const cli = redisCli(cluster, spec.host, program);
   return [
     `${cli} REPLICAOF ${spec.newMaster.host} ${spec.newMaster.port}`,
     `${cli} CONFIG REWRITE`,

@@ -1,5 +1,6 @@
 import { redisCommands } from "../../plan/commands.js";
 import type { StepSpec } from "../../plan/types.js";
+import { handOutCli } from "../hand-out-cli.js";
 import type { StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
 
@@ -31,9 +32,9 @@ export const promote: StepImplementation<Spec> = {
       ? `${spec.host.name} is already a master`
       : undefined;
   },
-  advice(spec) {
+  advice(spec, context) {
     return [
-      `Check ${spec.host.name} with \`redis-cli -h ${spec.host.host} -p ${spec.host.port} ROLE\`. If it became master, finish by hand: repoint the other replicas to it and update clients; otherwise plan again.`,
+      `Check ${spec.host.name} with \`${handOutCli(context, spec.host)} ROLE\`. If it became master, finish by hand: repoint the other replicas to it and update clients; otherwise plan again.`,
     ];
   },
 };

@@ -1,6 +1,7 @@
 import { FailoverError } from "../../errors.js";
 import { redisCommands } from "../../plan/commands.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
+import { handOutCli } from "../hand-out-cli.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
 import { followsMaster, masterOffset, replicaOffset } from "./redis-state.js";
@@ -27,9 +28,9 @@ export const replicate: StepImplementation<Spec> = {
       ? `${spec.replica.name} already replicates from ${spec.master.name} (link up)`
       : undefined;
   },
-  advice(spec) {
+  advice(spec, context) {
     return [
-      `${spec.master.name} is the new master. Check ${spec.replica.name} with \`redis-cli -h ${spec.replica.host} -p ${spec.replica.port} INFO replication\`: if its link is still syncing, it may only need more time; otherwise run REPLICAOF ${spec.master.host} ${spec.master.port} there again, then CONFIG REWRITE.`,
+      `${spec.master.name} is the new master. Check ${spec.replica.name} with \`${handOutCli(context, spec.replica)} INFO replication\`: if its link is still syncing, it may only need more time; otherwise run REPLICAOF ${spec.master.host} ${spec.master.port} there again, then CONFIG REWRITE.`,
     ];
   },
 };

@@ -1,6 +1,6 @@
 import { errorMessage, FailoverError, isFailoverError } from "../../errors.js";
 import { redisCommands, sentinelCommands, sentinelName } from "../../plan/commands.js";
-import { redisCli } from "../../plan/redis-cli.js";
+import { cliProgramFor, redisCli } from "../../plan/redis-cli.js";
 import type { HostRef, SentinelRef, StepSpec } from "../../plan/types.js";
 import { intField } from "../../redis/info.js";
 import type { RedisNode } from "../../redis/node.js";
@@ -319,6 +319,7 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
         );
       }
     }
+    await waitUntilSentinelsReach(spec, context);
   },
   async alreadyDone(spec, context) {
     // A run stopped between MONITOR and SET leaves the default settings: not done.
@@ -337,6 +338,52 @@ export const sentinelMonitor: StepImplementation<Monitor> = {
   },
 };
 
+/**
+ * Naming the new master is not reaching it: a Sentinel without the servers' password
+ * (auth-pass) names it, but INFO, PING and REPLICAOF fail with NOAUTH, so it would see no
+ * replicas and could never fail it over. An INFO reply (info-refresh above 0) proves it logs in.
+ */
+async function waitUntilSentinelsReach(spec: Monitor, context: StepContext): Promise<void> {
+  await waitUntil(
+    async () => {
+      const states = await Promise.all(
+        spec.sentinels.map(async (sentinel) => ({
+          sentinel,
+          master: await sentinelMaster(context.sentinel(sentinel), spec.masterName),
+        })),
+      );
+      const blind = states.filter(
+        ({ master }) =>
+          !master ||
+          !(master.infoRefreshMs > 0) ||
+          master.flags.some((flag) => ["s_down", "o_down", "disconnected"].includes(flag)),
+      );
+      if (blind.length === 0) {
+        context.output(
+          `Every Sentinel reads ${spec.newMaster.name}'s INFO (${states.map(({ sentinel, master }) => `${sentinelName(sentinel)}: ${master?.replicas} replica(s) seen`).join(", ")})`,
+        );
+        return { done: true, value: undefined };
+      }
+      return {
+        done: false,
+        detail: blind
+          .map(
+            ({ sentinel, master }) =>
+              `${sentinelName(sentinel)} ${master ? `has no INFO reply from ${spec.newMaster.name} yet (flags ${master.flags.join(",")})` : `does not monitor ${spec.masterName}`}`,
+          )
+          .join("; "),
+      };
+    },
+    {
+      timeoutMs: spec.timeoutMs,
+      intervalMs: 100,
+      maxIntervalMs: 500,
+      what: `every Sentinel to read ${spec.newMaster.name}'s INFO (a Sentinel needs the servers' password as auth-pass: the cluster's redisPasswordEnv)`,
+      onProgress: (detail) => context.output(`  waiting: ${detail}`),
+    },
+  );
+}
+
 function sameSettings(a: SentinelSettings, b: SentinelSettings): boolean {
   return (
     a.quorum === b.quorum &&
@@ -348,7 +395,7 @@ function sameSettings(a: SentinelSettings, b: SentinelSettings): boolean {
 
 /** The commands that make each Sentinel watch `master` with its recorded settings. */
 export function restoreCommands(
-  context: Pick<StepContext, "cluster">,
+  context: Pick<StepContext, "cluster" | "plan">,
   masterName: string,
   sentinels: Remove["sentinels"],
   master: HostRef,
@@ -365,7 +412,11 @@ export function restoreCommands(
   });
 }
 
-function sentinelCli(context: Pick<StepContext, "cluster">, sentinel: SentinelRef): string {
+/** Sentinels come in the servers' flavour's packages: valkey-cli for a Valkey cluster's. */
+function sentinelCli(
+  context: Pick<StepContext, "cluster" | "plan">,
+  sentinel: SentinelRef,
+): string {
   const declared = context.cluster.sentinel;
   return redisCli(
     {
@@ -374,5 +425,6 @@ function sentinelCli(context: Pick<StepContext, "cluster">, sentinel: SentinelRe
       ...(declared?.passwordEnv ? { redisPasswordEnv: declared.passwordEnv } : {}),
     },
     sentinel,
+    cliProgramFor(context.plan?.topology),
   );
 }

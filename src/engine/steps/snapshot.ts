@@ -3,6 +3,7 @@ import { errorMessage, FailoverError } from "../../errors.js";
 import { redisCommands } from "../../plan/commands.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
 import { configPairs, intField } from "../../redis/info.js";
+import { handOutCli } from "../hand-out-cli.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { sleep, waitUntil } from "../wait.js";
 import { keyspace } from "./redis-state.js";
@@ -72,9 +73,9 @@ export const snapshot: StepImplementation<Spec> = {
       `Snapshot ready: ${path}, ${keys} keys (${expires} with a TTL), LASTSAVE ${lastSave}.`,
     );
   },
-  advice(spec) {
+  advice(spec, context) {
     return [
-      `${spec.host.name} is unchanged (still a replica). Check why it cannot save: \`redis-cli -h ${spec.host.host} -p ${spec.host.port} INFO persistence\` and its log (disk space, fork failing for lack of memory, permissions on dir).`,
+      `${spec.host.name} is unchanged (still a replica). Check why it cannot save: \`${handOutCli(context, spec.host)} INFO persistence\` and its log (disk space, fork failing for lack of memory, permissions on dir).`,
     ];
   },
 };

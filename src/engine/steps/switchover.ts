@@ -2,6 +2,7 @@ import { errorMessage, FailoverError } from "../../errors.js";
 import { redisCommands, showRedis } from "../../plan/commands.js";
 import type { StepSpec } from "../../plan/types.js";
 import { type InfoFields, intField, parseInfo } from "../../redis/info.js";
+import { handOutCli } from "../hand-out-cli.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
 import { followsMaster, masterOffset, replicaOffset } from "./redis-state.js";
@@ -32,9 +33,9 @@ export const switchover: StepImplementation<Spec> = {
       ? `${spec.target.name} is already master and ${spec.master.name} its replica`
       : undefined;
   },
-  advice(spec) {
+  advice(spec, context) {
     return [
-      `Check both servers: \`redis-cli -h ${spec.master.host} -p ${spec.master.port} ROLE\` and \`redis-cli -h ${spec.target.host} -p ${spec.target.port} ROLE\`. If ${spec.master.name} is still master, nothing changed and clients were never redirected; find why ${spec.target.name} could not catch up (lag, network) and plan again.`,
+      `Check both servers: \`${handOutCli(context, spec.master)} ROLE\` and \`${handOutCli(context, spec.target)} ROLE\`. If ${spec.master.name} is still master, nothing changed and clients were never redirected; find why ${spec.target.name} could not catch up (lag, network) and plan again.`,
     ];
   },
 };
