@@ -2,6 +2,7 @@ import { FailoverError } from "../../errors.js";
 import { remote } from "../../plan/commands.js";
 import type { HostRef, StepSpec } from "../../plan/types.js";
 import type { InfoFields } from "../../redis/info.js";
+import { handOutCli } from "../hand-out-cli.js";
 import type { StepContext, StepImplementation } from "../step-context.js";
 import { waitUntil } from "../wait.js";
 import { answers, keyspace } from "./redis-state.js";
@@ -50,9 +51,10 @@ export const startRedis: StepImplementation<Spec> = {
     }
   },
   advice(spec, context) {
+    const cli = handOutCli(context, spec.host);
     return [
       `The source replica is untouched and still holds its data.`,
-      `Check Redis on ${spec.host.name}: its log, and \`redis-cli -h ${spec.host.host} -p ${spec.host.port} INFO\` if it runs. It is not announced to clients; if it holds the wrong data, stop it (\`redis-cli -h ${spec.host.host} -p ${spec.host.port} SHUTDOWN NOSAVE\`) before planning again.`,
+      `Check Redis on ${spec.host.name}: its log, and \`${cli} INFO\` if it runs. It is not announced to clients; if it holds the wrong data, stop it (\`${cli} SHUTDOWN NOSAVE\`) before planning again.`,
       ...(context.facts.aofDisabledIn
         ? [
             `${context.facts.aofDisabledIn.config} was edited (appendonly no); the original is ${context.facts.aofDisabledIn.backup}.`,
