@@ -549,6 +549,33 @@ describe("statusMessage", () => {
     expect(content.text).toContain("cache-prod");
   });
 
+  it("open watches are listed: which host, since when, for which run, answering or not", () => {
+    const topo = { ...topology([master(b, [])]), observedAt: NOW };
+    const watch = (name: string, answering: boolean) => ({
+      runId: `fo-${name}`,
+      cluster: "cache-prod",
+      host: { name, host: "10.0.0.1", port: 6379 },
+      newMaster: { name: "machine-b", host: "10.0.0.12", port: 6379 },
+      startedAt: NOW,
+      returns: answering ? 1 : 0,
+      answering,
+    });
+    const content = statusMessage(topo, assessTopology(topo), undefined, [
+      watch("machine-a", true),
+      watch("machine-c", false),
+    ]);
+    expectValid(content);
+    const text = blockText(content);
+    expect(text).toContain("Watched old masters");
+    expect(text).toContain(
+      `machine-a since ${new Date(NOW).toISOString()} (run fo-machine-a): answers again and is NOT fenced`,
+    );
+    expect(text).toContain("machine-c since");
+    expect(text).toMatch(/\(run fo-machine-c\): does not answer yet/);
+    expect(content.text).toContain("watching machine-a, machine-c");
+    expect(blockText(statusMessage(topo, assessTopology(topo)))).not.toContain("Watched");
+  });
+
   it("problems are listed", () => {
     const topo = topology([master(a), master(b, [], { keys: 5 }), down(c)]);
     const assessment = assessTopology(topo);
