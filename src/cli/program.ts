@@ -59,7 +59,6 @@ export async function runCli(
     .action(async (cluster: string, flags: { inventory?: string; json?: boolean }) => {
       const { engine } = await session.app(flags.inventory);
       exitCode = await statusCommand(engine, cluster, flags, io, async () => {
-        engine.cluster(cluster);
         const { journal } = await session.state(flags.inventory);
         return openWatches(replayWatches(await journal.store.read())).filter(
           (watch) => watch.cluster === cluster,

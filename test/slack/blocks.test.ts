@@ -466,6 +466,18 @@ describe("summaryMessage", () => {
     topologyBefore: plan.topology,
   });
 
+  it("an old master left unfenced: a line says the bot watches it; none otherwise", () => {
+    const unfenced = successResult(plan, {
+      facts: { unfenced: { name: "machine-a", commands: ["redis-cli REPLICAOF 10.0.0.12 6379"] } },
+    });
+    const fitted = summaryMessage(input(unfenced));
+    expectValid(fitted.content);
+    expect(blockText(fitted.content)).toContain(
+      "Watching machine-a: the bot probes it every few seconds and says in this thread when it answers again, with a Fence button for approvers.",
+    );
+    expect(blockText(summaryMessage(input()).content)).not.toContain("Watching");
+  });
+
   it("success: outcome, who, time, exposure, topology before and after, what remains", () => {
     const fitted = summaryMessage(input());
     expectValid(fitted.content);

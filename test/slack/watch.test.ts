@@ -262,6 +262,14 @@ async function promotedInSlack(t: TestTopology, b: Machine) {
   });
   expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
   const runId = (await journal(t)).find((r) => r.type === "requested")?.runId ?? "";
+  // Its summary in the thread says the bot watches A (one line of the summary, no post of its own).
+  await waitFor(
+    async () =>
+      threadPosts(d, ts, new RegExp(`Failover ${runId} on cache-test succeeded`)).length === 1,
+    { what: "the promote's summary", timeoutMs: 30_000 },
+  );
+  const [summary] = threadPosts(d, ts, new RegExp(`Failover ${runId} on cache-test succeeded`));
+  expect(messageText(summary!)).toMatch(/Watching machine-a: the bot probes it every few seconds/);
   // The run ends with a watch on A: recorded right after the fence step that could not reach it.
   const records = await journal(t);
   const started = records.findIndex((r) => r.type === "watch-started" && r.runId === runId);

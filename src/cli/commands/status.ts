@@ -13,13 +13,16 @@ export async function statusCommand(
   /** The cluster's open watches, from the journal. */
   watches?: () => Promise<WatchHistory[]>,
 ): Promise<number> {
-  const { topology, assessment } = await engine.status(cluster);
   // The servers are shown even when the journal cannot be read (status is what an operator
-  // runs when things are broken): the watches are then left out, and stderr says why.
-  const open = await watches?.().catch((error: unknown) => {
+  // runs when things are broken): the watches are then left out, and stderr says why. Read
+  // alongside the servers, so an unreachable state Redis adds no wait of its own.
+  engine.cluster(cluster);
+  const reading = watches?.().catch((error: unknown) => {
     write(io.stderr, `watches: the journal could not be read: ${errorMessage(error)}`);
     return undefined;
   });
+  const { topology, assessment } = await engine.status(cluster);
+  const open = await reading;
   if (options.json) {
     write(
       io.stdout,
