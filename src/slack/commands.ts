@@ -213,9 +213,11 @@ export class SlashCommands {
         return;
       }
       if (busy) {
+        // A Fence run has no root of its own: its thread (where Resume is offered) is the link.
+        const thread = busy.rootTs ?? busy.threadTs;
         const link =
-          busy.channel && busy.rootTs
-            ? await this.#permalink?.(busy.channel, busy.rootTs).catch(() => undefined)
+          busy.channel && thread
+            ? await this.#permalink?.(busy.channel, thread).catch(() => undefined)
             : undefined;
         const hint = busy.state === "interrupted" ? " Resume or Dismiss it in its thread." : "";
         await respond(

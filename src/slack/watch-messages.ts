@@ -17,8 +17,8 @@ import type { MessageContent, MessageRef } from "./types.js";
 
 /**
  * Shows watches in Slack: in the thread of the run that left its old master unfenced (a CLI
- * run has none: then in the cluster's first channel), and the fence run a Fence button starts,
- * step by step, in that same thread.
+ * run has none: then in the cluster's first channel). It also names the thread a Fence run
+ * reports in (`fenceThread`); RunMessages shows that run there, step by step.
  */
 export class WatchMessages implements WatchObserver {
   readonly #outbox: SlackOutbox;

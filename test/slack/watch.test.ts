@@ -563,6 +563,26 @@ describe("watching an old master a run could not fence", () => {
     ]);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
 
+    // Until then the interrupted fence run holds the cluster: a new request is refused with a
+    // link to the thread where Resume is offered.
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({
+        text: "failover cache-test --mode promote",
+        user_id: USERS.alice.id,
+        channel_id: CHANNEL,
+        response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
+      }),
+    );
+    const busy = await waitFor(
+      async () =>
+        d.responses.find((post) => JSON.stringify(post.payload).includes(`run ${fenceRunId}`)),
+      { what: "the new request to be refused", timeoutMs: 60_000 },
+    );
+    expect(JSON.stringify(busy.payload)).toContain(`/p${ts.replace(".", "")}`);
+    expect(JSON.stringify(busy.payload)).toMatch(/Resume or Dismiss it in its thread/);
+
     // mallory is no approver: refused, nothing changes.
     await click(offerTs, ACTIONS.resume, USERS.mallory);
     await waitFor(
