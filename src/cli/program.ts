@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { ConnectionFactory } from "../engine/connections.js";
 import { errorMessage, isFailoverError } from "../errors.js";
 import { MODES, type Mode } from "../plan/types.js";
+import { openWatches, replayWatches } from "../state/watches.js";
 import { auditCommand } from "./commands/audit.js";
 import { dismissCommand } from "./commands/dismiss.js";
 import { failoverCommand } from "./commands/failover.js";
@@ -56,12 +57,13 @@ export async function runCli(
     .addOption(inventoryOption())
     .option("--json", "print one JSON object instead of a table")
     .action(async (cluster: string, flags: { inventory?: string; json?: boolean }) => {
-      exitCode = await statusCommand(
-        (await session.app(flags.inventory)).engine,
-        cluster,
-        flags,
-        io,
-      );
+      const { engine } = await session.app(flags.inventory);
+      exitCode = await statusCommand(engine, cluster, flags, io, async () => {
+        const { journal } = await session.state(flags.inventory);
+        return openWatches(replayWatches(await journal.store.read())).filter(
+          (watch) => watch.cluster === cluster,
+        );
+      });
     });
 
   const failover = program

@@ -45,6 +45,15 @@ export async function release(context: RunsContext, lease: LockLease): Promise<v
 }
 
 /** Whether `user` may act on a run as an approver (anyone, for the CLI). */
+/**
+ * Who a decision on an unfinished run (Resume, Dismiss) must not come from: its requester,
+ * unless the requester approved it themselves. That is a watch's Fence button, which any
+ * approver may press alone: whoever may press Fence may also resume or dismiss its run.
+ */
+export function secondPersonOf(run: { requester: string; approver?: string }): string {
+  return run.approver === run.requester ? "" : run.requester;
+}
+
 export async function approverRefusal(
   context: RunsContext,
   cluster: string,

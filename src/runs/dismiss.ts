@@ -1,5 +1,5 @@
 import { errorMessage } from "../errors.js";
-import { approverRefusal, claim, type RunsContext, release } from "./context.js";
+import { approverRefusal, claim, type RunsContext, release, secondPersonOf } from "./context.js";
 import { type Reply, viewOf } from "./types.js";
 
 /**
@@ -24,7 +24,7 @@ export async function dismiss(
   }
   if (context.local.executing.has(runId))
     return { ok: false, message: "Nothing was done: this run is executing; use Abort." };
-  const refusal = await approverRefusal(context, run.cluster, user, run.requester);
+  const refusal = await approverRefusal(context, run.cluster, user, secondPersonOf(run));
   if (refusal) return { ok: false, message: `:no_entry: Not dismissed: ${refusal}.` };
   const lock = await context.coordinator.lock(run.plan);
   if (!lock.ok) {

@@ -17,7 +17,7 @@ import { LocalRuns } from "./local-runs.js";
 import { resume, resumeExpiresAt } from "./resume.js";
 import { type RunNowOutcome, runNow } from "./run-now.js";
 import { NO_OBSERVER, type Reply, type RunObserver, type RunView } from "./types.js";
-import { fenceWatched } from "./watch-fence.js";
+import { type FenceThread, fenceWatched } from "./watch-fence.js";
 
 export interface RunLifecycleOptions {
   engine: FailoverEngine;
@@ -119,15 +119,14 @@ export class RunLifecycle {
 
   /**
    * The Fence button of a watch: an approver fences the watched old master as the CLI's `fence`
-   * would; the fence run is shown through `observerFor` instead of the lifecycle's observer.
+   * would; the fence run reports in the thread `threadFor` names (it has no root message).
    */
   fenceWatched(
     watchedRunId: string,
     user: string,
-    channel: string,
-    observerFor: (watched: RunHistory | undefined) => RunObserver,
+    threadFor: (watched: RunHistory | undefined) => FenceThread,
   ): Promise<Reply> {
-    return fenceWatched(this.#context, watchedRunId, user, channel, observerFor);
+    return fenceWatched(this.#context, watchedRunId, user, threadFor);
   }
 
   /** After a restart: pending requests expire on time here too. */

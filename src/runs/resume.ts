@@ -2,7 +2,7 @@ import { resumeProblems } from "../engine/resume-premises.js";
 import { errorMessage } from "../errors.js";
 import { resumePoint } from "../state/replay.js";
 import { executeAttempt } from "./attempt.js";
-import { approverRefusal, claim, type RunsContext, release } from "./context.js";
+import { approverRefusal, claim, type RunsContext, release, secondPersonOf } from "./context.js";
 import { type Reply, viewOf } from "./types.js";
 
 /** When a Resume offer stops being valid: like an approval, it expires. */
@@ -23,7 +23,7 @@ export async function resume(context: RunsContext, runId: string, user: string):
       message: `Nothing was done: this run is ${run ? run.state : "not known"}, not interrupted.`,
     };
   }
-  const refusal = await approverRefusal(context, run.cluster, user, run.requester);
+  const refusal = await approverRefusal(context, run.cluster, user, secondPersonOf(run));
   if (refusal) return { ok: false, message: `:no_entry: Not resumed: ${refusal}.` };
   const expiresAt = resumeExpiresAt(context, run.interruptedAt);
   if (context.now() >= expiresAt) {

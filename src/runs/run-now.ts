@@ -20,8 +20,11 @@ export async function runNow(
   options: {
     signal?: AbortSignal;
     onEvent?: (event: RunEvent) => void;
-    /** A run started by an approver's button in Slack (Fence): recorded as theirs, in that channel. */
-    slack?: { channel: string };
+    /**
+     * A run started by an approver's button in Slack (Fence): recorded as theirs, in that
+     * channel, reporting in `threadTs` (it has no root message of its own).
+     */
+    slack?: { channel: string; threadTs?: string };
   },
 ): Promise<RunNowOutcome> {
   const source = options.slack ? "slack" : "cli";
@@ -30,6 +33,7 @@ export async function runNow(
     requester: operator,
     dryRun: false,
     ...(options.slack ? { channel: options.slack.channel } : {}),
+    ...(options.slack?.threadTs ? { threadTs: options.slack.threadTs } : {}),
   });
   const lock = await context.coordinator.lock(plan);
   if (!lock.ok) {
@@ -53,6 +57,8 @@ export async function runNow(
       requester: operator,
       approver: operator,
       expiresAt: context.now(),
+      ...(options.slack ? { channel: options.slack.channel } : {}),
+      ...(options.slack?.threadTs ? { threadTs: options.slack.threadTs } : {}),
     },
     lock.lease,
     {

@@ -18,6 +18,8 @@ export interface RunView {
   expiresAt: number;
   channel?: string;
   rootTs?: string;
+  /** No root message of its own: the thread it reports in (a Fence run, in the watched run's thread). */
+  threadTs?: string;
   /** While running: the step in progress. */
   currentStep?: { index: number; title: string };
   result?: RunResult;
@@ -38,6 +40,7 @@ export function viewOf(run: RunHistory): RunView {
     ...(run.decidedBy ? { decidedBy: run.decidedBy } : {}),
     ...(run.channel ? { channel: run.channel } : {}),
     ...(run.rootTs ? { rootTs: run.rootTs } : {}),
+    ...(run.threadTs ? { threadTs: run.threadTs } : {}),
     ...(run.inFlightStep ? { currentStep: run.inFlightStep } : {}),
     ...(run.dismissReason ? { note: `Dismissed: ${run.dismissReason}` } : {}),
   };

@@ -3,19 +3,23 @@ import { replayWatches } from "../state/watches.js";
 import { approverRefusal, type RunsContext } from "./context.js";
 import { planFenceRun } from "./fence-plan.js";
 import { runNow } from "./run-now.js";
-import type { Reply, RunObserver } from "./types.js";
+import type { Reply } from "./types.js";
+
+/** Where a fence run started by a button reports: a channel, and a thread of it. */
+export type FenceThread = { channel: string; threadTs?: string };
 
 /**
  * The Fence button of a watch: an approver of the cluster fences the watched host the way the
  * CLI's `fence` does (same plan, same durable run under the cluster's lock), recorded as
- * theirs. `observerFor` shows the fence run where the watch reports (the watched run's thread).
+ * theirs. `threadFor` says where the watch reports (the watched run's thread): the fence run
+ * is recorded as reporting there, so its steps, its summary and (after a crash) its Resume
+ * offer all go to that thread.
  */
 export async function fenceWatched(
   context: RunsContext,
   watchedRunId: string,
   user: string,
-  channel: string,
-  observerFor: (watched: RunHistory | undefined) => RunObserver,
+  threadFor: (watched: RunHistory | undefined) => FenceThread,
 ): Promise<Reply> {
   const watch = replayWatches(await context.journal.store.read({ runId: watchedRunId })).get(
     watchedRunId,
@@ -45,9 +49,7 @@ export async function fenceWatched(
     };
   }
   const watched = await context.journal.run(watchedRunId);
-  const run = await runNow({ ...context, observer: observerFor(watched) }, outcome.plan, user, {
-    slack: { channel },
-  });
+  const run = await runNow(context, outcome.plan, user, { slack: threadFor(watched) });
   if (!run.ok) {
     return {
       ok: false,

@@ -237,7 +237,6 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     outbox,
     journal: options.journal,
     engine: options.engine,
-    messages,
     log,
   });
   const watcher = new Watcher({

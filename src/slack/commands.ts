@@ -6,6 +6,7 @@ import type { FailoverRequest as EngineRequest } from "../plan/types.js";
 import { stateText } from "../runs/approval.js";
 import type { RunLifecycle } from "../runs/lifecycle.js";
 import { historyRows } from "../state/history.js";
+import { openWatches, replayWatches, type WatchHistory } from "../state/watches.js";
 import { errorMessage as errorContent, helpMessage } from "./blocks/help.js";
 import { historyMessage } from "./blocks/history-message.js";
 import { statusMessage } from "./blocks/status-message.js";
@@ -212,9 +213,11 @@ export class SlashCommands {
         return;
       }
       if (busy) {
+        // A Fence run has no root of its own: its thread (where Resume is offered) is the link.
+        const thread = busy.rootTs ?? busy.threadTs;
         const link =
-          busy.channel && busy.rootTs
-            ? await this.#permalink?.(busy.channel, busy.rootTs).catch(() => undefined)
+          busy.channel && thread
+            ? await this.#permalink?.(busy.channel, thread).catch(() => undefined)
             : undefined;
         const hint = busy.state === "interrupted" ? " Resume or Dismiss it in its thread." : "";
         await respond(
@@ -332,10 +335,25 @@ export class SlashCommands {
 
   async #status(cluster: string, respond: Respond): Promise<void> {
     try {
-      const { topology, assessment } = await this.#engine.status(cluster);
-      await respond(statusMessage(topology, assessment));
+      const [{ topology, assessment }, watches] = await Promise.all([
+        this.#engine.status(cluster),
+        this.#openWatches(cluster),
+      ]);
+      await respond(statusMessage(topology, assessment, undefined, watches));
     } catch (error) {
       await respond(errorContent(`cannot read ${cluster}: ${errorMessage(error)}`, false));
+    }
+  }
+
+  /** The servers are shown even when the journal cannot be read: the watches are left out then. */
+  async #openWatches(cluster: string): Promise<WatchHistory[]> {
+    try {
+      return openWatches(replayWatches(await this.#lifecycle.journal.store.read())).filter(
+        (watch) => watch.cluster === cluster,
+      );
+    } catch (error) {
+      this.#log.warn({ cluster, err: errorMessage(error) }, "status: watches not read");
+      return [];
     }
   }
 

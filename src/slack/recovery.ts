@@ -119,13 +119,15 @@ export class Recovery {
   }
 
   async #offer(run: RunHistory): Promise<void> {
-    if (!run.channel || !run.rootTs) return;
+    // A Fence run has no root of its own: it is offered in the thread it reported in.
+    if (!run.channel || !(run.rootTs ?? run.threadTs)) return;
     const input: Parameters<typeof resumeOfferMessage>[0] = {
       runId: run.runId,
       totalSteps: run.plan.steps.length,
       resumeFrom: resumePoint(run),
       ...(run.inFlightStep ? { interruptedStep: run.inFlightStep } : {}),
       expiresAt: this.#options.lifecycle.resumeExpiresAt(Date.now()),
+      ...(run.approver === run.requester ? { anyApprover: true } : {}),
     };
     try {
       const { topology, assessment } = await this.#options.engine.status(run.cluster);

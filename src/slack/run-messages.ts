@@ -59,8 +59,11 @@ export class RunMessages implements RunObserver {
   }
 
   /** A reply in the run's thread (Resume offers, Dismiss offers, notices). */
-  reply(view: Pick<RunView, "runId" | "channel" | "rootTs">, content: MessageContent): void {
-    const root = this.#root(view);
+  reply(
+    view: Pick<RunView, "runId" | "channel" | "rootTs" | "threadTs">,
+    content: MessageContent,
+  ): void {
+    const root = this.#thread(view);
     if (root && view.channel) this.#outbox.post(view.channel, content, { threadTs: root });
   }
 
@@ -73,7 +76,7 @@ export class RunMessages implements RunObserver {
   event(view: RunView, event: RunEvent): void {
     let reporter = this.#threads.get(view.runId);
     if (!reporter) {
-      const root = this.#root(view);
+      const root = this.#thread(view);
       if (!root || !view.channel) return;
       reporter = new ThreadReporter({
         outbox: this.#outbox,
@@ -109,7 +112,7 @@ export class RunMessages implements RunObserver {
       ...(end.abortedBy ? { abortedBy: end.abortedBy } : {}),
       topologyBefore: view.plan.topology,
     });
-    const root = this.#root(view);
+    const root = this.#thread(view);
     if (!root || !view.channel) return;
     this.#outbox.post(view.channel, summary.content, { threadTs: root });
     if (summary.overflow)
@@ -121,6 +124,18 @@ export class RunMessages implements RunObserver {
 
   #rootMessage(view: RunView) {
     return requestMessage({ ...view, approvers: this.#approversOf(view.cluster) });
+  }
+
+  /** Where the run's replies go: its own root's thread, else the thread it reports in (Fence). */
+  #thread(
+    view: Pick<RunView, "runId" | "channel" | "rootTs" | "threadTs">,
+  ): MessageRef | undefined {
+    const root = this.#root(view);
+    if (root) return root;
+    // Never cached as a root: `changed` must not rewrite another message as this run's root.
+    return view.channel && view.threadTs
+      ? this.#outbox.existing(view.channel, view.threadTs)
+      : undefined;
   }
 
   #root(view: Pick<RunView, "runId" | "channel" | "rootTs">): MessageRef | undefined {

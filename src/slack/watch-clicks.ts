@@ -27,8 +27,8 @@ export function fenceClickHandler(options: {
   return async (runId, user, channel, messageTs) => {
     let reply: Reply;
     try {
-      reply = await options.lifecycle.fenceWatched(runId, user, channel, (watched) =>
-        options.watchMessages.fenceObserver(watched, {
+      reply = await options.lifecycle.fenceWatched(runId, user, (watched) =>
+        options.watchMessages.fenceThread(watched, {
           channel,
           ...(messageTs ? { ts: messageTs } : {}),
         }),

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
-import type { RunObserver, RunView } from "../runs/types.js";
 import type { AnsweringProbe, WatchObserver } from "../runs/watch.js";
+import type { FenceThread } from "../runs/watch-fence.js";
 import type { RunHistory } from "../state/replay.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { WatchHistory } from "../state/watches.js";
@@ -13,19 +13,17 @@ import {
   withoutFence,
 } from "./blocks/watch-message.js";
 import type { SlackOutbox } from "./outbox.js";
-import type { RunMessages } from "./run-messages.js";
 import type { MessageContent, MessageRef } from "./types.js";
 
 /**
  * Shows watches in Slack: in the thread of the run that left its old master unfenced (a CLI
- * run has none: then in the cluster's first channel), and the fence run a Fence button starts,
- * step by step, in that same thread.
+ * run has none: then in the cluster's first channel). It also names the thread a Fence run
+ * reports in (`fenceThread`); RunMessages shows that run there, step by step.
  */
 export class WatchMessages implements WatchObserver {
   readonly #outbox: SlackOutbox;
   readonly #journal: RunJournal;
   readonly #engine: FailoverEngine;
-  readonly #messages: RunMessages;
   readonly #log: Logger;
   /** The last return message of each watch posted by this process, to close when it ends. */
   readonly #returns = new Map<string, { ref: MessageRef; content: MessageContent }>();
@@ -34,13 +32,11 @@ export class WatchMessages implements WatchObserver {
     outbox: SlackOutbox;
     journal: RunJournal;
     engine: FailoverEngine;
-    messages: RunMessages;
     log: Logger;
   }) {
     this.#outbox = options.outbox;
     this.#journal = options.journal;
     this.#engine = options.engine;
-    this.#messages = options.messages;
     this.#log = options.log.child({ component: "watch-messages" });
   }
 
@@ -64,25 +60,19 @@ export class WatchMessages implements WatchObserver {
   }
 
   /**
-   * How a fence run started by the Fence button is shown: its steps and summary in the watched
-   * run's thread (or under the pressed message), never touching the watched run's root message.
+   * Where a fence run started by the Fence button reports: its steps, summary and any Resume
+   * offer in the watched run's thread (or under the pressed message), never touching the
+   * watched run's root message.
    */
-  fenceObserver(
+  fenceThread(
     watched: RunHistory | undefined,
     pressed: { channel: string; ts?: string },
-  ): RunObserver {
-    const thread =
-      watched?.channel && watched.rootTs
-        ? { channel: watched.channel, rootTs: watched.rootTs }
-        : pressed.ts
-          ? { channel: pressed.channel, rootTs: pressed.ts }
-          : { channel: pressed.channel };
-    const inThread = (view: RunView): RunView => ({ ...view, ...thread });
-    return {
-      changed: () => {},
-      event: (view, event) => this.#messages.event(inThread(view), event),
-      ended: (view, end) => this.#messages.ended(inThread(view), end),
-    };
+  ): FenceThread {
+    if (watched?.channel && watched.rootTs)
+      return { channel: watched.channel, threadTs: watched.rootTs };
+    return pressed.ts
+      ? { channel: pressed.channel, threadTs: pressed.ts }
+      : { channel: pressed.channel };
   }
 
   /** Never rejects. */

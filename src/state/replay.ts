@@ -15,6 +15,8 @@ export interface RunHistory {
   expiresAt?: number;
   channel?: string;
   rootTs?: string;
+  /** A run without a root message of its own reports in this thread of `channel` (Fence). */
+  threadTs?: string;
   state: RunState;
   approver?: string;
   decidedBy?: string;
@@ -54,6 +56,7 @@ export function replay(records: readonly JournalRecord[]): Map<string, RunHistor
         requestedAt: record.at,
         ...(record.expiresAt !== undefined ? { expiresAt: record.expiresAt } : {}),
         ...(record.channel ? { channel: record.channel } : {}),
+        ...(record.threadTs ? { threadTs: record.threadTs } : {}),
         state: record.dryRun ? "dry-run" : "awaiting-approval",
         attempts: 0,
         lastFinishedStep: 0,

@@ -24,6 +24,7 @@ export class RunJournal {
       source: "slack" | "cli";
       requester: string;
       channel?: string;
+      threadTs?: string;
       dryRun: boolean;
       expiresAt?: number;
     },

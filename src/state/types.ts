@@ -15,6 +15,11 @@ export type JournalRecord =
       requester: string;
       source: "slack" | "cli";
       channel?: string;
+      /**
+       * A run with no root message of its own (a watch's Fence button) reports in this thread
+       * of `channel`: its steps, summary and any Resume offer go there.
+       */
+      threadTs?: string;
       dryRun: boolean;
       expiresAt?: number;
       plan: Plan;

@@ -466,6 +466,18 @@ describe("summaryMessage", () => {
     topologyBefore: plan.topology,
   });
 
+  it("an old master left unfenced: a line says the bot watches it; none otherwise", () => {
+    const unfenced = successResult(plan, {
+      facts: { unfenced: { name: "machine-a", commands: ["redis-cli REPLICAOF 10.0.0.12 6379"] } },
+    });
+    const fitted = summaryMessage(input(unfenced));
+    expectValid(fitted.content);
+    expect(blockText(fitted.content)).toContain(
+      "Watching machine-a: the bot probes it every few seconds and says in this thread when it answers again, with a Fence button for approvers.",
+    );
+    expect(blockText(summaryMessage(input()).content)).not.toContain("Watching");
+  });
+
   it("success: outcome, who, time, exposure, topology before and after, what remains", () => {
     const fitted = summaryMessage(input());
     expectValid(fitted.content);
@@ -547,6 +559,33 @@ describe("statusMessage", () => {
     expect(text).toContain("not answering — connect ECONNREFUSED &lt;10.0.0.13&gt;");
     expect(text).toContain("Evidence");
     expect(content.text).toContain("cache-prod");
+  });
+
+  it("open watches are listed: which host, since when, for which run, answering or not", () => {
+    const topo = { ...topology([master(b, [])]), observedAt: NOW };
+    const watch = (name: string, answering: boolean) => ({
+      runId: `fo-${name}`,
+      cluster: "cache-prod",
+      host: { name, host: "10.0.0.1", port: 6379 },
+      newMaster: { name: "machine-b", host: "10.0.0.12", port: 6379 },
+      startedAt: NOW,
+      returns: answering ? 1 : 0,
+      answering,
+    });
+    const content = statusMessage(topo, assessTopology(topo), undefined, [
+      watch("machine-a", true),
+      watch("machine-c", false),
+    ]);
+    expectValid(content);
+    const text = blockText(content);
+    expect(text).toContain("Watched old masters");
+    expect(text).toContain(
+      `machine-a since ${new Date(NOW).toISOString()} (run fo-machine-a): answers again and is NOT fenced`,
+    );
+    expect(text).toContain("machine-c since");
+    expect(text).toMatch(/\(run fo-machine-c\): does not answer yet/);
+    expect(content.text).toContain("watching machine-a, machine-c");
+    expect(blockText(statusMessage(topo, assessTopology(topo)))).not.toContain("Watched");
   });
 
   it("problems are listed", () => {

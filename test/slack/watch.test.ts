@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pino } from "pino";
@@ -18,7 +19,12 @@ import {
   waitFor,
   waitForReplicaSync,
 } from "../harness/redis-server.js";
-import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
+import {
+  buildTopology,
+  type Machine,
+  type MachineSpec,
+  type TestTopology,
+} from "../harness/topology.js";
 import { client, dbsize, info } from "../integration/helpers.js";
 import {
   blockActionsBody,
@@ -49,6 +55,7 @@ let double: SlackDouble | undefined;
 const bots: RunningBot[] = [];
 const processes: ChildProcess[] = [];
 const extraServers: RedisServer[] = [];
+const gateDirs: string[] = [];
 afterEach(async () => {
   for (const child of processes.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
   for (const bot of bots.splice(0)) await bot.close().catch(() => undefined);
@@ -58,6 +65,7 @@ afterEach(async () => {
     await machine.server?.resume().catch(() => undefined);
   await double?.close();
   await topology?.close();
+  for (const dir of gateDirs.splice(0)) await rm(dir, { recursive: true, force: true });
   double = undefined;
   topology = undefined;
 });
@@ -68,14 +76,17 @@ const server = (machine: Machine) => machine.server as RedisServer;
  * A (master) holds writes B never received, then hangs (SIGSTOP); B has lost its link. The
  * planner's own check says when a promote may go ahead. Returns the keys B holds.
  */
-async function hungMasterWithOwnWrites(ownWrites = OWN_WRITES): Promise<{
+async function hungMasterWithOwnWrites(
+  ownWrites = OWN_WRITES,
+  machineA: Partial<MachineSpec> = {},
+): Promise<{
   t: TestTopology;
   a: Machine;
   b: Machine;
   keys: number;
 }> {
   const t = await buildTopology([
-    { name: "machine-a", role: "master" },
+    { name: "machine-a", role: "master", ...machineA },
     { name: "machine-b", role: "replica" },
   ]);
   topology = t;
@@ -108,6 +119,53 @@ async function hungMasterWithOwnWrites(ownWrites = OWN_WRITES): Promise<{
     .toBe(true);
   expect(await dbsize(b)).toBe(keys);
   return { t, a, b, keys };
+}
+
+/**
+ * A gate on the fence step's `ln` (the hard link keeping the old master's dataset), for SSH
+ * sessions on machine-a: the first `ln` waits, doing nothing, until `abandon()` makes it give
+ * up (as the session of a killed bot would); every later one runs at once. `held()` says the
+ * first one is waiting.
+ */
+async function lnGate(): Promise<{
+  sshEnv: Record<string, string>;
+  held: () => Promise<boolean>;
+  abandon: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), "rfb-ln-gate-"));
+  gateDirs.push(dir);
+  const bin = join(dir, "bin");
+  await mkdir(bin);
+  await writeFile(
+    join(bin, "ln"),
+    [
+      "#!/bin/sh",
+      `if mkdir ${dir}/held 2>/dev/null; then`,
+      `  while [ ! -e ${dir}/abandon ]; do sleep 0.1; done`,
+      `  touch ${dir}/held/gone`,
+      "  exit 1",
+      "fi",
+      'exec /bin/ln "$@"',
+      "",
+    ].join("\n"),
+  );
+  await chmod(join(bin, "ln"), 0o755);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+  return {
+    sshEnv: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin` },
+    held: () => exists(join(dir, "held")),
+    abandon: async () => {
+      await writeFile(join(dir, "abandon"), "");
+      await waitFor(() => exists(join(dir, "held", "gone")), {
+        what: "the held ln to give up",
+        timeoutMs: 30_000,
+      });
+    },
+  };
 }
 
 function journalPath(t: TestTopology): string {
@@ -204,6 +262,14 @@ async function promotedInSlack(t: TestTopology, b: Machine) {
   });
   expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
   const runId = (await journal(t)).find((r) => r.type === "requested")?.runId ?? "";
+  // Its summary in the thread says the bot watches A (one line of the summary, no post of its own).
+  await waitFor(
+    async () =>
+      threadPosts(d, ts, new RegExp(`Failover ${runId} on cache-test succeeded`)).length === 1,
+    { what: "the promote's summary", timeoutMs: 30_000 },
+  );
+  const [summary] = threadPosts(d, ts, new RegExp(`Failover ${runId} on cache-test succeeded`));
+  expect(messageText(summary!)).toMatch(/Watching machine-a: the bot probes it every few seconds/);
   // The run ends with a watch on A: recorded right after the fence step that could not reach it.
   const records = await journal(t);
   const started = records.findIndex((r) => r.type === "watch-started" && r.runId === runId);
@@ -407,6 +473,231 @@ describe("watching an old master a run could not fence", () => {
     );
     await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
   });
+  it("a Fence run cut short by a bot killed with SIGKILL is offered for Resume in the watched run's thread; Resume (any approver, not mallory) finishes the fence, the watch ends, the cluster is free", {
+    timeout: 360_000,
+  }, async () => {
+    const gate = await lnGate();
+    const { t, a, b, keys } = await hungMasterWithOwnWrites(OWN_WRITES, { sshEnv: gate.sshEnv });
+    double = await startSlackDouble({
+      channels: [{ id: CHANNEL, name: "incident" }],
+      usergroups: { S0ONCALL: [USERS.bob.id] },
+    });
+    const d = double;
+    const port = await freePort("0.0.0.0");
+    const url = `http://127.0.0.1:${port}/slack/events`;
+    const start = async () => {
+      const child = await startBotProcess({
+        double: d,
+        inventoryPath: t.inventoryPath,
+        port,
+        stateDir: join(t.root, "bot-state"),
+      });
+      processes.push(child);
+      return child;
+    };
+    const click = (messageTs: string, actionId: string, user: (typeof USERS)[keyof typeof USERS]) =>
+      postSigned(
+        url,
+        SIGNING_SECRET,
+        blockActionsBody(clickButton(d, { channel: CHANNEL, ts: messageTs, actionId, user })),
+      );
+    const first = await start();
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({
+        text: "failover cache-test --mode promote",
+        user_id: USERS.alice.id,
+        channel_id: CHANNEL,
+        response_url: d.responseUrl(),
+      }),
+    );
+    const ts = await rootOfNewPlan(d);
+    await click(ts, ACTIONS.approve, USERS.bob);
+    await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
+      what: "the promote",
+      timeoutMs: 90_000,
+    });
+    const runId = (await journal(t)).find((r) => r.type === "requested")?.runId ?? "";
+
+    await server(a).resume();
+    await waitFor(async () => threadPosts(d, ts, RETURNED).length > 0, {
+      what: "the return to be said in the thread",
+      timeoutMs: 60_000,
+    });
+    const [returned] = threadPosts(d, ts, RETURNED);
+    // Bob presses Fence; the bot dies while the fence step keeps A's dataset (its ln is held).
+    await click(returned!.ts, FENCE_ACTION, USERS.bob);
+    await waitFor(gate.held, { what: "the fence step to reach its ln", timeoutMs: 90_000 });
+    // Its step is shown in the watched run's thread, as every Fence run's steps are.
+    await waitFor(async () => threadPosts(d, ts, /Fence the old master machine-a/).length > 0, {
+      what: "the fence step in the thread",
+      timeoutMs: 30_000,
+    });
+    first.kill("SIGKILL");
+    await once(first, "exit");
+    await gate.abandon();
+    const fenceRunId =
+      (await journal(t)).find((r) => r.type === "requested" && r.plan.mode === "fence")?.runId ??
+      "";
+    expect(
+      (await journal(t)).some((r) => r.type === "run-finished" && r.runId === fenceRunId),
+    ).toBe(false);
+    // Nothing was changed on A yet: still a master holding its own writes.
+    expect((await info(a)).role).toBe("master");
+    expect(await dbsize(a)).toBe(keys + OWN_WRITES);
+
+    await start();
+    const offer = await d.waitForCall(
+      "chat.postMessage",
+      (call) => JSON.stringify(call.args).includes("This run was interrupted"),
+      120_000,
+    );
+    // In the watched run's thread, where the fence run's steps were posted; the run's root stays.
+    expect(offer.args.thread_ts).toBe(ts);
+    expect(JSON.stringify(offer.args)).toContain(fenceRunId);
+    const offerTs = String((offer.response.body as { ts: string }).ts);
+    expect(messageButtons(d.message(CHANNEL, offerTs)!).map((button) => button.text)).toEqual([
+      "Resume",
+      "Dismiss",
+    ]);
+    expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Succeeded/);
+
+    // Until then the interrupted fence run holds the cluster: a new request is refused with a
+    // link to the thread where Resume is offered.
+    await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({
+        text: "failover cache-test --mode promote",
+        user_id: USERS.alice.id,
+        channel_id: CHANNEL,
+        response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
+      }),
+    );
+    const busy = await waitFor(
+      async () =>
+        d.responses.find((post) => JSON.stringify(post.payload).includes(`run ${fenceRunId}`)),
+      { what: "the new request to be refused", timeoutMs: 60_000 },
+    );
+    expect(JSON.stringify(busy.payload)).toContain(`/p${ts.replace(".", "")}`);
+    expect(JSON.stringify(busy.payload)).toMatch(/Resume or Dismiss it in its thread/);
+
+    // mallory is no approver: refused, nothing changes.
+    await click(offerTs, ACTIONS.resume, USERS.mallory);
+    await waitFor(
+      async () =>
+        d.ephemerals.some((e) => e.user === USERS.mallory.id && /Not resumed/.test(e.text ?? "")),
+      { what: "mallory's refusal", timeoutMs: 30_000 },
+    );
+    expect((await info(a)).role).toBe("master");
+    // Bob pressed Fence alone, as any approver may: he may resume his own fence run too.
+    await click(offerTs, ACTIONS.resume, USERS.bob);
+    await waitFor(
+      async () =>
+        (await journal(t)).some((r) => r.type === "run-finished" && r.runId === fenceRunId && r.ok),
+      { what: "the resumed fence run to succeed", timeoutMs: 90_000 },
+    );
+    const records = await journal(t);
+    expect(
+      records
+        .filter((r) => r.type === "run-started" && r.runId === fenceRunId)
+        .map((r) => (r.type === "run-started" ? [r.attempt, r.fromStep] : [])),
+    ).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(records.find((r) => r.type === "watch-ended" && r.runId === runId)).toMatchObject({
+      reason: "fenced",
+      fencedBy: fenceRunId,
+    });
+    await waitFor(async () => threadPosts(d, ts, /Watch of machine-a ended/).length === 1, {
+      what: "the end of the watch in the thread",
+      timeoutMs: 30_000,
+    });
+    expect(
+      threadPosts(d, ts, new RegExp(`Failover ${fenceRunId} on cache-test succeeded`, "i")),
+    ).toHaveLength(1);
+    // The cluster is free: nothing holds its lock, and no run of it is left unfinished.
+    const locks = await FileLocks.open(join(t.root, "bot-state"), pino({ level: "silent" }));
+    expect(await locks.holder("cache-test")).toBeUndefined();
+    const status = await cli(t, ["history", "cache-test", "--json"]);
+    expect(status.code).toBe(0);
+    expect(
+      status.stdout
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.type === "watch"),
+    ).toEqual([]);
+
+    // B master with every key; A its replica; A's own writes kept on its disk once.
+    await expectFencedKeepingEverything(t, a, b, keys, fenceRunId);
+  });
+
+  it("a watch of a CLI run (no thread) reports in the cluster's first channel: a bot on the same state dir posts A's return with a Fence button; Fence runs under that message", {
+    timeout: 300_000,
+  }, async () => {
+    const { t, a, b, keys } = await hungMasterWithOwnWrites();
+    const promoted = await cli(t, ["failover", "cache-test", "--mode", "promote", "--yes"]);
+    expect(promoted.code, promoted.stdout).toBe(0);
+    const cliRun = (await journal(t)).find((r) => r.type === "requested");
+    expect(cliRun?.type === "requested" && cliRun.source).toBe("cli");
+    const runId = cliRun?.runId ?? "";
+    expect(
+      (await journal(t)).find((r) => r.type === "watch-started" && r.runId === runId),
+    ).toMatchObject({ host: { name: "machine-a" }, newMaster: { name: "machine-b" } });
+    expect((await info(b)).role).toBe("master");
+
+    double = await startSlackDouble({
+      channels: [{ id: CHANNEL, name: "incident" }],
+      usergroups: { S0ONCALL: [USERS.bob.id] },
+    });
+    const d = double;
+    const bot = await startBot(t.inventoryPath, {}, { double: d });
+    bots.push(bot);
+    await server(a).resume();
+    const posted = await d.waitForCall(
+      "chat.postMessage",
+      (call) => RETURNED.test(JSON.stringify(call.args)),
+      60_000,
+    );
+    // In the cluster's first channel, as a message of its own: the CLI run has no thread.
+    expect(posted.args.channel).toBe(CHANNEL);
+    expect(posted.args.thread_ts).toBeUndefined();
+    const returnedTs = String((posted.response.body as { ts: string }).ts);
+    const returned = d.message(CHANNEL, returnedTs)!;
+    expect(messageText(returned)).toMatch(/Diverged writes\*: \*yes\*/);
+    expect(messageButtons(returned).map((button) => button.text)).toEqual(["Fence"]);
+
+    await bot.click(returnedTs, FENCE_ACTION, USERS.bob);
+    // The end is said where the watch reports: in the channel, as a message of its own.
+    await waitFor(
+      async () =>
+        d
+          .messages(CHANNEL)
+          .some((message) => /Watch of machine-a ended/.test(messageText(message))),
+      { what: "the end of the watch in the channel", timeoutMs: 90_000 },
+    );
+    const records = await journal(t);
+    const fenceRun = records.find((r) => r.type === "requested" && r.plan.mode === "fence");
+    expect(records.find((r) => r.type === "watch-ended" && r.runId === runId)).toMatchObject({
+      reason: "fenced",
+      fencedBy: fenceRun?.runId,
+    });
+    // The fence run reports under the pressed message, its thread.
+    expect(fenceRun).toMatchObject({ channel: CHANNEL, threadTs: returnedTs });
+    await waitFor(
+      async () =>
+        threadPosts(
+          d,
+          returnedTs,
+          new RegExp(`Failover ${fenceRun?.runId} on cache-test succeeded`, "i"),
+        ).length === 1,
+      { what: "the fence run's summary under the return message", timeoutMs: 30_000 },
+    );
+    await expectFencedKeepingEverything(t, a, b, keys, fenceRun?.runId ?? "");
+  });
   it("A that goes away and comes back is said again, once, with two bot instances watching; the CLI's fence ends the watch", {
     timeout: 300_000,
   }, async () => {
@@ -444,6 +735,32 @@ describe("watching an old master a run could not fence", () => {
     ).toMatchObject([
       { runId, host: "machine-a", newMaster: "machine-b", answering: true, returns: 2 },
     ]);
+
+    // `status` shows it too: as a JSON field, as a line under the table, and in Slack.
+    const statusJson = await cli(t, ["status", "cache-test", "--json"]);
+    expect(statusJson.code).toBe(0);
+    const statusLine = JSON.parse(
+      statusJson.stdout.split("\n").find((line) => line.startsWith('{"type":"status"')) ?? "{}",
+    );
+    expect(statusLine.watches).toMatchObject([
+      { runId, host: "machine-a", newMaster: "machine-b", answering: true, returns: 2 },
+    ]);
+    expect(typeof statusLine.watches[0].since).toBe("number");
+    const statusText = await cli(t, ["status", "cache-test"]);
+    expect(statusText.stdout).toMatch(
+      new RegExp(
+        `Watching machine-a since .* UTC \\(run ${runId} could not fence it\\): it answers again and is NOT fenced`,
+      ),
+    );
+    await bots[0]!.command("status cache-test");
+    const slackStatus = await waitFor(
+      async () =>
+        d.responses.find((post) => JSON.stringify(post.payload).includes("Watched old masters")),
+      { what: "the Slack status with the watch", timeoutMs: 60_000 },
+    );
+    expect(JSON.stringify(slackStatus.payload)).toMatch(
+      new RegExp(`machine-a since [^"]* \\(run ${runId}\\): answers again and is NOT fenced`),
+    );
 
     // The operator fences from a terminal instead: same journal, the watch ends all the same.
     const fenced = await cli(t, ["fence", "cache-test", "--host", "machine-a", "--yes"]);

@@ -1,9 +1,10 @@
 import Table from "cli-table3";
 import { historyRows } from "../../state/history.js";
 import { replay } from "../../state/replay.js";
-import { openWatches, replayWatches, type WatchHistory } from "../../state/watches.js";
+import { openWatches, replayWatches } from "../../state/watches.js";
 import { write } from "../io.js";
 import { seconds } from "../render/run-text.js";
+import { watchLine, watchText } from "../render/watch-text.js";
 import type { CliSession } from "../session.js";
 
 /** `history <cluster>`: recent runs from the journal, newest first. */
@@ -46,26 +47,4 @@ export async function historyCommand(
   }
   write(session.io.stdout, table.toString());
   return 0;
-}
-
-/** An open watch as a `--json` line: an old master a run could not fence, not fenced yet. */
-function watchLine(watch: WatchHistory) {
-  return {
-    type: "watch",
-    runId: watch.runId,
-    cluster: watch.cluster,
-    host: watch.host.name,
-    newMaster: watch.newMaster.name,
-    since: watch.startedAt,
-    answering: watch.answering,
-    returns: watch.returns,
-  };
-}
-
-function watchText(watch: WatchHistory): string {
-  const since = new Date(watch.startedAt).toISOString().replace("T", " ").slice(0, 19);
-  const now = watch.answering
-    ? `it answers again and is NOT fenced: run redis-failover fence ${watch.cluster} --host ${watch.host.name}`
-    : "it does not answer yet";
-  return `Watching ${watch.host.name} since ${since} UTC (run ${watch.runId} could not fence it): ${now}.`;
 }

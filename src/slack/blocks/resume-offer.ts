@@ -19,11 +19,13 @@ export function resumeOfferMessage(input: {
   topologyError?: string;
   /** After this, Resume is refused (like an approval, the offer expires). */
   expiresAt: number;
+  /** A run its requester approved alone (a watch's Fence): any approver may resume it. */
+  anyApprover?: boolean;
 }): MessageContent {
   const where = input.interruptedStep
     ? `step ${input.interruptedStep.index} of ${input.totalSteps} (${escapeMrkdwn(input.interruptedStep.title)}) was running`
     : `it was between steps`;
-  const intro = `:warning: *This run was interrupted*: the bot executing it stopped while ${where}. Nothing re-runs by itself.\nResuming re-checks every step from step ${input.resumeFrom}: a step whose outcome already holds is skipped, not redone. An approver other than the requester must press Resume, before ${slackDate(input.expiresAt)}. Resume first re-checks every server: if anything changed it changes nothing and says what. Dismiss abandons the run instead and frees the cluster.`;
+  const intro = `:warning: *This run was interrupted*: the bot executing it stopped while ${where}. Nothing re-runs by itself.\nResuming re-checks every step from step ${input.resumeFrom}: a step whose outcome already holds is skipped, not redone. ${input.anyApprover ? "Any approver may press Resume (this run was started by an approver alone, as Fence is)" : "An approver other than the requester must press Resume"}, before ${slackDate(input.expiresAt)}. Resume first re-checks every server: if anything changed it changes nothing and says what. Dismiss abandons the run instead and frees the cluster.`;
   const fresh =
     input.topology && input.assessment
       ? (statusMessage(input.topology, input.assessment).blocks ?? []).slice(1, 8)

@@ -1,4 +1,5 @@
 import { lastSaveText } from "../../format/time-text.js";
+import type { WatchHistory } from "../../state/watches.js";
 import type { Assessment, MasterState } from "../../topology/assess.js";
 import { describeSentinels, roleText } from "../../topology/describe.js";
 import type { NodeState, Topology } from "../../topology/types.js";
@@ -18,6 +19,7 @@ export const STATUS_BLOCKS = {
   servers: "st_servers",
   evidence: "st_evidence",
   sentinels: "st_sentinels",
+  watches: "st_watches",
   cut: "st_cut",
 } as const;
 
@@ -33,6 +35,8 @@ export function statusMessage(
   topology: Topology,
   assessment: Assessment,
   limits: FitLimits = DEFAULT_FIT,
+  /** The cluster's open watches (old masters runs could not fence), from the journal. */
+  watches: readonly WatchHistory[] = [],
 ): MessageContent {
   const master = assessment.master;
   const masterLine = master
@@ -78,6 +82,16 @@ export function statusMessage(
       ),
       more: (omitted) => `_… ${omitted} more lines not shown — run \`redis-failover status\`._`,
     }),
+    listPart({
+      id: STATUS_BLOCKS.watches,
+      priority: 1,
+      title:
+        "*Watched old masters* (runs could not fence them; the bot says in the run's thread when they answer)",
+      items: watches.map((watch) =>
+        bulletItem(watch.answering ? ":warning: " : ":eyes: ", watchText(watch), 400),
+      ),
+      more: (omitted) => `_… ${omitted} more watches not shown — run \`redis-failover status\`._`,
+    }),
     {
       ...fixedPart(0, [context(STATUS_BLOCKS.cut, [":scissors: Shortened to fit Slack."])]),
       whenCut: true,
@@ -93,9 +107,17 @@ export function statusMessage(
         : "no master identified",
       `; ${topology.nodes.length} servers${down > 0 ? `, ${down} not answering` : ""}`,
       assessment.problems.length > 0 ? `; ${assessment.problems.length} problem(s)` : "",
+      watches.length > 0 ? `; watching ${watches.map((watch) => watch.host.name).join(", ")}` : "",
     ].join(""),
   );
   return { text, blocks: fitted.blocks };
+}
+
+function watchText(watch: WatchHistory): string {
+  const now = watch.answering
+    ? `answers again and is NOT fenced (press Fence in the run's thread, or \`redis-failover fence ${watch.cluster} --host ${watch.host.name}\`)`
+    : "does not answer yet";
+  return `${watch.host.name} since ${new Date(watch.startedAt).toISOString()} (run ${watch.runId}): ${now}`;
 }
 
 function serverItem(node: NodeState, topology: Topology, master: NodeState | undefined): ListItem {

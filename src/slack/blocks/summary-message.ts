@@ -1,7 +1,7 @@
 import { seconds } from "../../format/time-text.js";
 import type { FittedMessage } from "../types.js";
 import { context, header } from "./build.js";
-import { fallbackText, fileSafe, inlineCode, mention, rawMention } from "./escape.js";
+import { escapeMrkdwn, fallbackText, fileSafe, inlineCode, mention, rawMention } from "./escape.js";
 import { fitParts, type Part } from "./fit.js";
 import { BLOCK_LIMITS, DEFAULT_FIT, type FitLimits } from "./limits.js";
 import { fixedPart, listPart, textPart } from "./parts.js";
@@ -15,12 +15,14 @@ import {
   type SummaryInput,
   stepLine,
 } from "./summary-text.js";
+import { shorten } from "./text-fit.js";
 
 export type { SummaryInput } from "./summary-text.js";
 
 export const SUMMARY_BLOCKS = {
   header: "sum_header",
   outcome: "sum_outcome",
+  watching: "sum_watching",
   next: "sum_next",
   warnings: "sum_warnings",
   exposure: "sum_exposure",
@@ -75,6 +77,16 @@ export function summaryMessage(
       render: (text, shown) =>
         `${headline.emoji} ${text}${shown.cut ? "… _(cut — the full summary is attached)_" : ""}\n${people}`,
     }),
+    // The run's fence step could not reach the old master: the journal now holds a watch on it.
+    ...(result.facts.unfenced
+      ? [
+          fixedPart(0, [
+            context(SUMMARY_BLOCKS.watching, [
+              `:eyes: Watching ${escapeMrkdwn(shorten(result.facts.unfenced.name, 200))}: the bot probes it every few seconds and says in this thread when it answers again, with a Fence button for approvers.`,
+            ]),
+          ]),
+        ]
+      : []),
     listPart({
       id: SUMMARY_BLOCKS.next,
       priority: 1,
