@@ -2,6 +2,7 @@ import { errorMessage, FailoverError } from "../errors.js";
 import { remote } from "../plan/commands.js";
 import type { DirectCopy } from "../plan/types.js";
 import {
+  copyDeadline,
   detail,
   HASH_LINE,
   Lines,
@@ -41,20 +42,7 @@ export async function directCopy(
     source: { command, output: lines(err.text) },
     target: { command: receive, output: lines(out.text) },
   });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new FailoverError(
-            "REMOTE_COMMAND_TIMEOUT",
-            `the copy did not finish within ${request.timeoutMs} ms`,
-          ),
-        ),
-      request.timeoutMs,
-    );
-  });
-  const within = <T>(promise: Promise<T>) => Promise.race([promise, timeout]);
+  const { within, clear } = copyDeadline(request.timeoutMs);
   try {
     const sizeText = await within(err.waitFor("size"));
     const size = Number(sizeText);
@@ -115,6 +103,6 @@ export async function directCopy(
           );
     throw Object.assign(failure, { copyReport: report() });
   } finally {
-    clearTimeout(timer);
+    clear();
   }
 }

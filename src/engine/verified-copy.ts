@@ -130,20 +130,7 @@ export async function verifiedCopy(request: VerifiedCopyRequest): Promise<Verifi
 
   let bytes = 0;
   const hash = createHash("sha256");
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new FailoverError(
-            "REMOTE_COMMAND_TIMEOUT",
-            `the copy did not finish within ${request.timeoutMs} ms`,
-          ),
-        ),
-      request.timeoutMs,
-    );
-  });
-  const within = <T>(promise: Promise<T>) => Promise.race([promise, timeout]);
+  const { within, clear } = copyDeadline(request.timeoutMs);
   try {
     const sizeText = await within(readerErr.waitFor("size"));
     const size = Number(sizeText);
@@ -205,7 +192,7 @@ export async function verifiedCopy(request: VerifiedCopyRequest): Promise<Verifi
           );
     throw Object.assign(failure, { copyReport: report() });
   } finally {
-    clearTimeout(timer);
+    clear();
   }
 }
 
@@ -272,6 +259,31 @@ export function verdict(f: Facts): string | undefined {
     return `${f.checker} on ${to} rejected the copy (exit ${f.check ?? "nothing"}): ${f.checkDetail}`;
   }
   return undefined;
+}
+
+/** One deadline for a whole copy: `within` races a promise against it; `clear` ends it. */
+export function copyDeadline(timeoutMs: number): {
+  within: <T>(promise: Promise<T>) => Promise<T>;
+  clear: () => void;
+} {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new FailoverError(
+            "REMOTE_COMMAND_TIMEOUT",
+            `the copy did not finish within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  deadline.catch(() => {});
+  return {
+    within: (promise) => Promise.race([promise, deadline]),
+    clear: () => clearTimeout(timer),
+  };
 }
 
 export function sideFailure(
