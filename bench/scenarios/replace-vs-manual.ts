@@ -143,7 +143,7 @@ export async function replaceVsManual(options: {
         "sessions",
         {
           baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
-          goal: "informational: preflight probes, the copy, the start",
+          goal: "informational: preflight probes of B and C, the copy (which starts Redis on C after the install)",
           met: () => true,
         },
       ),
@@ -204,7 +204,7 @@ function directRows(
       "sessions",
       {
         baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
-        goal: "informational: preflight probes, the copy (B's, and B's ssh to C), the start",
+        goal: "informational: preflight probes of B and C, the copy (B's, and B's ssh to C, which starts Redis on C after the install)",
         met: () => true,
       },
     ),
