@@ -50,6 +50,8 @@ export async function replaceVsManual(options: {
     const manual: number[] = [];
     const ourSessions: number[] = [];
     const manualSessions: number[] = [];
+    const ourRounds: number[] = [];
+    const manualRounds: number[] = [];
     const ourCopy: number[] = [];
     const manualCopy: number[] = [];
     // Remote commands (SSH sessions) on B and C, counted by their sshds.
@@ -71,6 +73,7 @@ export async function replaceVsManual(options: {
         inventory: topology.inventoryPath,
         ms: ours,
         sessions: ourSessions,
+        rounds: ourRounds,
         copy: ourCopy,
         rss: [] as number[],
       },
@@ -79,6 +82,7 @@ export async function replaceVsManual(options: {
         inventory: directInventory,
         ms: [] as number[],
         sessions: [] as number[],
+        rounds: [] as number[],
         copy: [] as number[],
         rss: [] as number[],
       },
@@ -86,31 +90,39 @@ export async function replaceVsManual(options: {
     for (let i = 0; i < options.runs; i++) {
       for (const mode of modes) {
         const before = sessions();
-        let profile: Profile = { text: "", copyMs: Number.NaN, peakRssMb: Number.NaN };
+        let profile: Profile = {
+          text: "",
+          copyMs: Number.NaN,
+          peakRssMb: Number.NaN,
+          rounds: Number.NaN,
+        };
         mode.ms.push(
           await timed(async () => {
-            profile = await cli(mode.inventory, join(topology.root, "bench-state"));
+            profile = await cli(mode.inventory, join(topology.root, "bench-state"), sessions);
           }),
         );
         mode.sessions.push(sessions() - before);
+        mode.rounds.push(profile.rounds);
         mode.copy.push(profile.copyMs);
         mode.rss.push(profile.peakRssMb);
         log(
-          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions, peak RSS ${Math.round(profile.peakRssMb)} MB (ms: ${profile.text})`,
+          `replace_vs_manual run ${i + 1}: ours (copy: ${mode.mode}) ${Math.round(mode.ms.at(-1) as number)} ms, ${mode.sessions.at(-1)} SSH sessions in ${mode.rounds.at(-1)} sequential rounds, peak RSS ${Math.round(profile.peakRssMb)} MB (ms: ${profile.text})`,
         );
         await resetReplace(a, b, c);
       }
       const before = sessions();
       let phases: Record<string, number> = {};
+      let rounds = Number.NaN;
       manual.push(
         await timed(async () => {
-          phases = await bookProcedure(topology.knownHostsPath, b, c);
+          ({ phases, rounds } = await bookProcedure(topology.knownHostsPath, b, c, sessions));
         }),
       );
       manualSessions.push(sessions() - before);
+      manualRounds.push(rounds);
       manualCopy.push(phases.scp ?? Number.NaN);
       log(
-        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions (ms: ${Object.entries(
+        `replace_vs_manual run ${i + 1}: manual ${Math.round(manual.at(-1) as number)} ms, ${manualSessions.at(-1)} SSH sessions in ${manualRounds.at(-1)} sequential rounds (ms: ${Object.entries(
           phases,
         )
           .map(([name, ms]) => `${name} ${Math.round(ms)}`)
@@ -131,16 +143,27 @@ export async function replaceVsManual(options: {
         "sessions",
         {
           baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
-          goal: "informational: preflight probes, the copy, the start",
+          goal: "informational: preflight probes of B and C, the copy (which starts Redis on C after the install)",
           met: () => true,
         },
       ),
+      measurement(`replace_ssh_rounds_${options.dataMb}mb`, ourRounds, manualRounds, "rounds", {
+        baselineIs: "scp, then ssh start (the stock procedure's sequential SSH rounds)",
+        goal: "informational: phases (preflight, steps) that opened SSH sessions, one after another",
+        met: () => true,
+      }),
       measurement(`replace_copy_step_vs_scp_${options.dataMb}mb`, ourCopy, manualCopy, "ms", {
         baselineIs: `the stock procedure's scp B→C of the same snapshot (${options.dataMb} MB)`,
         goal: "informational: the copy step (hashes, structure check, install) against bare scp",
         met: () => true,
       }),
-      ...directRows(modes[1] as (typeof modes)[number], manual, manualSessions, options.dataMb),
+      ...directRows(
+        modes[1] as (typeof modes)[number],
+        manual,
+        manualSessions,
+        manualRounds,
+        options.dataMb,
+      ),
       ...modes.map((mode) =>
         measurement(
           `replace_peak_rss_mb_${mode.mode}_${options.dataMb}mb`,
@@ -162,9 +185,10 @@ export async function replaceVsManual(options: {
 
 /** The same three figures for `copy: direct`. */
 function directRows(
-  direct: { ms: number[]; sessions: number[] },
+  direct: { ms: number[]; sessions: number[]; rounds: number[] },
   manual: number[],
   manualSessions: number[],
+  manualRounds: number[],
   dataMb: number,
 ): Measurement[] {
   return [
@@ -180,10 +204,15 @@ function directRows(
       "sessions",
       {
         baselineIs: "scp + ssh start (the stock procedure's SSH sessions)",
-        goal: "informational: preflight probes, the copy (B's, and B's ssh to C), the start",
+        goal: "informational: preflight probes of B and C, the copy (B's, and B's ssh to C, which starts Redis on C after the install)",
         met: () => true,
       },
     ),
+    measurement(`replace_direct_ssh_rounds_${dataMb}mb`, direct.rounds, manualRounds, "rounds", {
+      baselineIs: "scp, then ssh start (the stock procedure's sequential SSH rounds)",
+      goal: "informational: phases (preflight, steps) that opened SSH sessions, one after another",
+      met: () => true,
+    }),
   ];
 }
 
@@ -193,13 +222,15 @@ interface Profile {
   copyMs: number;
   /** The CLI process's peak RSS (NaN without GNU time). */
   peakRssMb: number;
+  /** Phases (preflight until the plan line, then each step) that opened SSH sessions. */
+  rounds: number;
 }
 
 const GNU_TIME = "/usr/bin/time";
 const RSS_LABEL = "rfb-peak-rss-kb";
 
 /** Runs the CLI and reads its JSON lines as they come, for the profile. */
-async function cli(inventory: string, stateDir: string): Promise<Profile> {
+async function cli(inventory: string, stateDir: string, sessions: () => number): Promise<Profile> {
   const started = performance.now();
   const args = [
     process.execPath,
@@ -221,6 +252,14 @@ async function cli(inventory: string, stateDir: string): Promise<Profile> {
   });
   const parts: string[] = [];
   let copyMs = Number.NaN;
+  // A phase's sessions run at once (parallel probes, the copy's two sides): one round each.
+  let rounds = 0;
+  let seen = sessions();
+  const phaseEnded = () => {
+    const now = sessions();
+    if (now > seen) rounds++;
+    seen = now;
+  };
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (text: string) => {
     stderr = (stderr + text).slice(-4096);
@@ -234,8 +273,12 @@ async function cli(inventory: string, stateDir: string): Promise<Profile> {
         title?: string;
         durationMs?: number;
       };
-      if (event.type === "plan") parts.push(`plan ${Math.round(performance.now() - started)}`);
+      if (event.type === "plan") {
+        parts.push(`plan ${Math.round(performance.now() - started)}`);
+        phaseEnded();
+      }
       if (event.type === "step" && event.status !== "running") {
+        phaseEnded();
         const word = (event.title ?? "?").split(" ")[0] ?? "?";
         parts.push(`${word} ${event.durationMs}`);
         if (word === "Copy") copyMs = event.durationMs ?? Number.NaN;
@@ -252,15 +295,17 @@ async function cli(inventory: string, stateDir: string): Promise<Profile> {
     text: parts.join(", "),
     copyMs,
     peakRssMb: rssKb === undefined ? Number.NaN : Number(rssKb) / 1024,
+    rounds,
   };
 }
 
-/** The stock procedure; returns each phase's time (ms), for the profile. */
+/** The stock procedure; returns each phase's time (ms), for the profile, and its SSH rounds. */
 async function bookProcedure(
   knownHosts: string,
   b: Machine,
   c: Machine,
-): Promise<Record<string, number>> {
+  sessions: () => number,
+): Promise<{ phases: Record<string, number>; rounds: number }> {
   const sshd = c.sshd as NonNullable<Machine["sshd"]>;
   const ssh = [
     "-i",
@@ -271,6 +316,13 @@ async function bookProcedure(
     "BatchMode=yes",
   ];
   const phases: Record<string, number> = {};
+  let rounds = 0;
+  let seen = sessions();
+  const phaseEnded = () => {
+    const now = sessions();
+    if (now > seen) rounds++;
+    seen = now;
+  };
   phases.save = await timed(() => run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SAVE"]));
   phases.scp = await timed(() =>
     run("scp", [
@@ -282,12 +334,14 @@ async function bookProcedure(
       `root@${c.ip}:${join(c.dir, "dump.rdb")}`,
     ]),
   );
+  phaseEnded();
   phases.start = await timed(() =>
     run("ssh", [...ssh, "-p", String(sshd.port), `root@${c.ip}`, `redis-server ${c.configFile}`]),
   );
+  phaseEnded();
   phases.repoint = await timed(async () => {
     await run("redis-cli", ["-h", b.ip, "-p", String(b.port), "SLAVEOF", c.ip, String(c.port)]);
     await waitForLink(b, "up");
   });
-  return phases;
+  return { phases, rounds };
 }

@@ -6,11 +6,11 @@ import {
   detail,
   HASH_LINE,
   Lines,
+  lastCheck,
   lines,
   sideFailure,
   type VerifiedCopyRequest,
   type VerifiedCopyResult,
-  verdict,
 } from "./verified-copy.js";
 
 /**
@@ -31,13 +31,14 @@ export async function directCopy(
     target.target,
     target.aside,
     target.checkRdb,
+    target.start,
   );
   const command = remote.sendDirect(from.path, to, receive);
   const started = performance.now();
   const source = await from.host.spawn(command, { timeoutMs: request.timeoutMs });
   source.stdin.on("error", () => {});
   const err = new Lines(source.stderr);
-  const out = new Lines(source.stdout);
+  const out = new Lines(source.stdout, target.start ? Number.POSITIVE_INFINITY : undefined);
   const report = (): Pick<VerifiedCopyResult, "source" | "target"> => ({
     source: { command, output: lines(err.text) },
     target: { command: receive, output: lines(out.text) },
@@ -66,19 +67,21 @@ export async function directCopy(
     request.onProgress?.(
       `  copied ${(size / 1024 / 1024).toFixed(1)} MiB ${from.name} → ${target.name} directly`,
     );
-    const problem = verdict({
-      size,
-      bytes: size,
-      sourceHash: sourceHash[1] as string,
-      flight: undefined,
-      targetHash: HASH_LINE.exec(out.text)?.[1],
-      targetSize,
-      tee: out.field("tee"),
-      check: target.checkRdb ? out.field("check") : "0",
-      names: { from: from.name, to: target.name },
-      checker: target.checkRdb || "redis-check-rdb",
-      checkDetail: lines(err.text).slice(-3).join(" / "),
-    });
+    const problem = await within(
+      lastCheck(request, {
+        size,
+        bytes: size,
+        sourceHash: sourceHash[1] as string,
+        flight: undefined,
+        targetHash: HASH_LINE.exec(out.text)?.[1],
+        targetSize,
+        tee: out.field("tee"),
+        check: target.checkRdb ? out.field("check") : "0",
+        names: { from: from.name, to: target.name },
+        checker: target.checkRdb || "redis-check-rdb",
+        checkDetail: lines(err.text).slice(-3).join(" / "),
+      }),
+    );
     source.stdin.end(problem ? "abort\n" : "install\n");
     const [exit, installed] = await within(Promise.all([source.exit, out.waitFor("installed")]));
     if (problem) throw new FailoverError("VERIFY_FAILED", problem);

@@ -13,6 +13,12 @@ export interface RunFacts {
     method: "BGSAVE" | "SAVE";
   };
   copy?: { bytes: number; sha256: string; durationMs: number; targetPath: string };
+  /**
+   * The copy step's command started Redis on the target (copy-rdb thenStart): the start
+   * command's exit code and its last lines (the whole output is in the copy step's), for the
+   * start step, which consumes it.
+   */
+  startedWithCopy?: { host: string; code: number | null; lastLines: string[] };
   /** Files renamed so they would not be loaded instead of the snapshot: from -> to. */
   movedAside?: Array<{ from: string; to: string }>;
   /** redis.conf whose appendonly was switched off for the first start, and its backup. */

@@ -30,12 +30,22 @@ export function resumeProblems(
       step.spec.host.name === plan.newMaster.name) ||
     step.spec.kind === "switchover" ||
     step.spec.kind === "sentinel-failover";
+  // A copy whose command also starts Redis after the install (copy-rdb thenStart).
+  const copyStartsNewMaster = (step: Plan["steps"][number]) =>
+    step.spec.kind === "copy-rdb" &&
+    step.spec.thenStart !== undefined &&
+    step.spec.to.name === plan.newMaster.name;
   const started = done.some(startsNewMaster);
+  const copyMayHaveStarted =
+    !started &&
+    (done.some(copyStartsNewMaster) ||
+      (inFlight &&
+        plan.steps.some((step) => step.index === fromStep && copyStartsNewMaster(step))));
   // The interrupted step may or may not have made the new master one: both are as planned.
   const maybeStarted =
     !started &&
-    inFlight &&
-    plan.steps.some((step) => step.index === fromStep && startsNewMaster(step));
+    (copyMayHaveStarted ||
+      (inFlight && plan.steps.some((step) => step.index === fromStep && startsNewMaster(step))));
   const problems: string[] = [];
 
   if (recheck?.expectMaster === "down") {
@@ -62,13 +72,19 @@ export function resumeProblems(
       problems.push(
         `the new master ${plan.newMaster.name} answers as a ${newMaster.role ?? "server of unknown role"}`,
       );
-  } else if (recheck) {
+    // Only the spare may have changed: every other server keeps the premises below.
+    if (copyMayHaveStarted && recheck) rolePremises(recheck, plan.newMaster.name);
+  } else if (recheck) rolePremises(recheck);
+
+  function rolePremises(recheck: Recheck, except?: string): void {
     for (const ref of recheck.mustBeSilent) {
+      if (ref.name === except) continue;
       const state = node(ref);
       if (state?.reachable)
         problems.push(`Redis now runs on ${ref.name} (${state.role}, ${state.keys ?? 0} keys)`);
     }
     for (const { ref, role } of recheck.mustAnswer) {
+      if (ref.name === except) continue;
       const state = node(ref);
       if (!state?.reachable) problems.push(`${ref.name} no longer answers`);
       else if (state.role !== role)

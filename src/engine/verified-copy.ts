@@ -28,7 +28,11 @@ export interface VerifiedCopyRequest {
     aside: string;
     /** The RDB checker the target runs on the bytes, or false for sizes and hashes only. */
     checkRdb: CheckRdbTool | false;
+    /** Run by the target's command right after the install (it reports "start <code>"). */
+    start?: ShellCommand;
   };
+  /** A last check before the bot sends "install": why not to install, or undefined. */
+  beforeInstall?: () => Promise<string | undefined>;
   timeoutMs: number;
   onProgress?: (line: string) => void;
   progressIntervalMs?: number;
@@ -56,12 +60,13 @@ export class Lines {
   #text = "";
   #ended = false;
   readonly #waiters: Array<() => void> = [];
-  constructor(stream: NodeJS.ReadableStream) {
+  /** `cap`: how much text to keep; a batched start command's output is kept whole. */
+  constructor(stream: NodeJS.ReadableStream, cap = OUTPUT_CAP) {
     const wake = () => {
       for (const resolve of this.#waiters.splice(0)) resolve();
     };
     stream.on("data", (chunk: Buffer) => {
-      if (this.#text.length < OUTPUT_CAP) this.#text += chunk.toString("utf8");
+      if (this.#text.length < cap) this.#text += chunk.toString("utf8");
       wake();
     });
     const ended = () => {
@@ -99,7 +104,13 @@ export class Lines {
 export async function verifiedCopy(request: VerifiedCopyRequest): Promise<VerifiedCopyResult> {
   const { from, to } = request;
   const sendCommand = remote.sendHashed(from.path);
-  const receiveCommand = remote.receiveVerified(to.partial, to.target, to.aside, to.checkRdb);
+  const receiveCommand = remote.receiveVerified(
+    to.partial,
+    to.target,
+    to.aside,
+    to.checkRdb,
+    to.start,
+  );
   const started = performance.now();
   const [readerStart, writerStart] = await Promise.allSettled([
     from.host.spawn(sendCommand, { timeoutMs: request.timeoutMs }),
@@ -118,7 +129,7 @@ export async function verifiedCopy(request: VerifiedCopyRequest): Promise<Verifi
   writer.stdin.on("error", () => {});
   reader.stdin.end();
   const readerErr = new Lines(reader.stderr);
-  const writerOut = new Lines(writer.stdout);
+  const writerOut = new Lines(writer.stdout, to.start ? Number.POSITIVE_INFINITY : undefined);
   const writerErr = new Lines(writer.stderr);
   const report = (): Pick<VerifiedCopyResult, "source" | "target"> => ({
     source: { command: sendCommand, output: lines(readerErr.text) },
@@ -152,7 +163,7 @@ export async function verifiedCopy(request: VerifiedCopyRequest): Promise<Verifi
     request.onProgress?.(progressLine(bytes, performance.now() - started));
     // The target has written everything it was sent once it prints the partial file's size.
     await within(writerOut.waitFor("size"));
-    const problem = verdict({
+    const problem = await lastCheck(request, {
       size,
       bytes,
       sourceHash,
@@ -241,6 +252,14 @@ export interface Facts {
   /** The RDB checker named when check is not 0. */
   checker: CheckRdbTool;
   checkDetail: string;
+}
+
+/** The copy's own verdict, then the caller's last check before "install". */
+export async function lastCheck(
+  request: Pick<VerifiedCopyRequest, "beforeInstall">,
+  facts: Facts,
+): Promise<string | undefined> {
+  return verdict(facts) ?? (await request.beforeInstall?.());
 }
 
 /** Why the copy must not be installed, or undefined when every check agrees. */

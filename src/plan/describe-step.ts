@@ -56,8 +56,9 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         spec.targetPath,
         asidePath(spec.targetPath, runId),
         checker ?? false,
+        spec.thenStart === undefined ? undefined : remote.start(spec.thenStart),
       );
-      const checks = checker ? ` and ${checker} passed` : "";
+      const checks = `${checker ? ` and ${checker} passed` : ""}${spec.thenStart === undefined ? "" : `, and Redis does not answer on ${spec.to.name}; then, only after install, the same command starts Redis there`}`;
       const commands = spec.direct
         ? [
             `${showShell(spec.from.name, remote.sendDirect(spec.sourcePath, spec.direct, receive))}   (copy: direct: ${spec.from.name} streams to ${spec.to.name} over ssh with ${spec.from.name}'s key for it and ${spec.to.name}'s host key pinned; ${spec.to.name} runs the quoted command, and ${spec.from.name} forwards the bot's "install" only when sizes and SHA-256 agree on ${spec.from.name} and ${spec.to.name}${checks})`,
@@ -66,6 +67,12 @@ export function describeStep(spec: StepSpec, runId: string): Description {
             `${showShell(spec.from.name, remote.sendHashed(spec.sourcePath))}   (stdout relayed through the bot, SHA-256 in flight, to:)`,
             `${showShell(spec.to.name, receive)}   (the bot sends "install" only when sizes and SHA-256 agree on ${spec.from.name}, in flight and on ${spec.to.name}${checks})`,
           ];
+      if (spec.thenStart !== undefined) {
+        commands.push(
+          `[${spec.to.name}] redis> PING   (before the bot sends "install": must fail, Redis must not be running yet)`,
+          `[${spec.to.name}] … then, only after install, ${spec.thenStart}   (the start command, inside the command above: one round trip fewer)`,
+        );
+      }
       return {
         title: `Copy the snapshot from ${spec.from.name} to ${spec.to.name}`,
         host: spec.to.name,
@@ -96,8 +103,15 @@ export function describeStep(spec: StepSpec, runId: string): Description {
         title: `Start Redis on ${spec.host.name}`,
         host: spec.host.name,
         commands: [
-          `[${spec.host.name}] redis> PING   (must fail: Redis must not be running yet)`,
-          showShell(spec.host.name, remote.start(spec.command)),
+          ...(spec.startedByCopy
+            ? [
+                `[${spec.host.name}] redis> PING   (in the copy step, before the bot sends "install": must fail, Redis must not be running yet)`,
+                `[${spec.host.name}] $ ${spec.command}   (run by the copy step's command on ${spec.host.name} right after the install; this step runs it itself only if that did not happen, e.g. on a resumed run)`,
+              ]
+            : [
+                `[${spec.host.name}] redis> PING   (must fail: Redis must not be running yet)`,
+                showShell(spec.host.name, remote.start(spec.command)),
+              ]),
           `[${spec.host.name}] wait for INFO: loading:0, role:master, ${
             spec.expectKeys === "snapshot"
               ? "key count equal to the snapshot's"

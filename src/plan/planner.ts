@@ -271,7 +271,11 @@ class PlanContext {
       copy,
     ];
     const aofOn = spareFacts.configAppendonly === true;
-    if (spareFacts.aofFiles.length > 0 || aofOn) {
+    const needsPrepare = spareFacts.aofFiles.length > 0 || aofOn;
+    // Nothing to do between install and start: the copy's command on the spare starts Redis
+    // too, saving a round trip; the start step then verifies.
+    if (!needsPrepare) copy.thenStart = spareHost.start;
+    if (needsPrepare) {
       const prepare: StepSpec = {
         kind: "prepare-spare",
         host: spareRef,
@@ -285,6 +289,7 @@ class PlanContext {
       host: spareRef,
       command: spareHost.start,
       expectKeys: "snapshot",
+      ...(needsPrepare ? {} : { startedByCopy: true }),
     });
     if (aofOn) specs.push({ kind: "enable-aof", host: spareRef });
     specs.push({ kind: "replicate", replica: sourceRef, master: spareRef });

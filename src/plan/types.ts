@@ -45,6 +45,8 @@ export type StepSpec =
       checkRdbTool?: CheckRdbTool;
       /** Set for `copy: direct`: the source streams to the target over OpenSSH run on the source. */
       direct?: DirectCopy;
+      /** The target's start command, run by the copy's command right after the install. */
+      thenStart?: string;
     }
   | {
       kind: "prepare-spare";
@@ -54,7 +56,14 @@ export type StepSpec =
       /** redis.conf whose `appendonly yes` is switched off for the first start. */
       disableAofIn?: string;
     }
-  | { kind: "start-redis"; host: HostRef; command: string; expectKeys: "snapshot" | "empty" }
+  | {
+      kind: "start-redis";
+      host: HostRef;
+      command: string;
+      expectKeys: "snapshot" | "empty";
+      /** The copy step's command starts Redis (copy-rdb thenStart); this step then only verifies. */
+      startedByCopy?: boolean;
+    }
   | { kind: "enable-aof"; host: HostRef }
   | { kind: "promote"; host: HostRef }
   | { kind: "replicate"; replica: HostRef; master: HostRef }

@@ -56,12 +56,16 @@ describe("copy: direct", () => {
     const engine = await topology.engine();
     const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
     const copyStep = plan.steps.find((step) => step.spec.kind === "copy-rdb");
-    // The plan shows the one command B runs, with the one C runs inside it.
-    expect(copyStep?.commands).toHaveLength(1);
+    // The plan shows the one command B runs, with the one C runs inside it (which starts
+    // Redis only after the install), then the bot's PING of C and that batched start spelled out.
+    expect(copyStep?.commands).toHaveLength(3);
     expect(copyStep?.commands[0]).toMatch(
       /^\[machine-b\] \$ .*\| \{ ssh .*StrictHostKeyChecking=yes/,
     );
     expect(copyStep?.commands[0]).toContain("IFS= read -r size");
+    expect(copyStep?.commands[0]).toContain("echo installed && {");
+    expect(copyStep?.commands[1]).toMatch(/^\[machine-c\] redis> PING/);
+    expect(copyStep?.commands[2]).toMatch(/^\[machine-c\] … then, only after install, /);
     const recorded = recordEvents();
     const result = await engine.execute(plan, { onEvent: recorded.onEvent });
 

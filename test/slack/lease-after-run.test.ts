@@ -70,7 +70,8 @@ describe("the cluster lock after its run", () => {
       await slash(bot.url, d, "failover cache-test --mode replace");
       const ts = await rootOfNewPlan(d);
       await click(bot.url, d, ts, ACTIONS.approve, USERS.bob);
-      // The run waits in its start step until the gate opens: the lease is renewed meanwhile.
+      // The run waits in the spare's start command (run by the copy step right after the install)
+      // until the gate opens: the lease is renewed meanwhile.
       await waitFor(async () => watch.commands.some(isRenewal), {
         what: "a renewal of the lease while the run holds it",
         timeoutMs: 60_000,

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -305,16 +305,28 @@ export function lifecycleScope() {
       await bot.close();
     },
     /**
-     * A gate for the spare's start step: `start` (the spare's start command) waits until
-     * `open()`, so the test decides when that step ends.
+     * A gate in the spare's start command: `start` waits until `open()`, so the test decides
+     * when the step running it ends (the copy step, which starts Redis right after the install
+     * when the spare needs no preparation; else the start step). `reached()`: whether the
+     * command got to the gate.
      */
-    async gate(): Promise<{ start: string; open: () => Promise<void> }> {
+    async gate(): Promise<{
+      start: string;
+      open: () => Promise<void>;
+      reached: () => Promise<boolean>;
+    }> {
       const dir = await mkdtemp(join(tmpdir(), "rfb-step-gate-"));
       gateDirs.push(dir);
       const file = join(dir, "go");
+      const reached = join(dir, "reached");
       return {
-        start: `while [ ! -e ${file} ]; do sleep 0.1; done; redis-server {config}`,
+        start: `: > ${reached}; while [ ! -e ${file} ]; do sleep 0.1; done; redis-server {config}`,
         open: () => writeFile(file, ""),
+        reached: () =>
+          access(reached).then(
+            () => true,
+            () => false,
+          ),
       };
     },
     /** `watchJournal`, stopped after the test. */

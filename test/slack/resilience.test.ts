@@ -33,7 +33,8 @@ async function lostMasterWithPlan(spare: Partial<MachineSpec> = {}) {
 
 describe("Slack front end under pressure", () => {
   it("cuts very long step output in the message and attaches it whole to the thread", async () => {
-    // The spare's start command prints about 300 KB before starting Redis.
+    // The spare's start command prints about 300 KB before starting Redis; the copy step's
+    // command runs it right after the install, so that step's output is the long one.
     const { ts, running, root } = await lostMasterWithPlan({
       start: `seq 1 50000 | sed 's/^/start log line /'; redis-server {config}`,
     });
@@ -48,12 +49,12 @@ describe("Slack front end under pressure", () => {
     );
     expect(upload?.thread_ts).toBe(ts);
     expect(String(upload?.bytes)).toContain("start log line 1\n");
-    const startReply = running.double
+    const copyReply = running.double
       .thread(CHANNEL, ts)
       .slice(1)
-      .find((reply) => /Start Redis on machine-c/.test(messageText(reply)))!;
-    expect(messageText(startReply)).toMatch(/earlier lines cut — full output attached/);
-    expect(JSON.stringify(startReply.blocks).length).toBeLessThan(SLACK_LIMITS.maxTotalBlockChars);
+      .find((reply) => /Copy the snapshot from machine-b to machine-c/.test(messageText(reply)))!;
+    expect(messageText(copyReply)).toMatch(/earlier lines cut — full output attached/);
+    expect(JSON.stringify(copyReply.blocks).length).toBeLessThan(SLACK_LIMITS.maxTotalBlockChars);
     expect(
       running.double.calls.filter((call) => (call.response.body as { ok?: boolean }).ok === false),
     ).toEqual([]);
@@ -132,8 +133,9 @@ describe("Slack front end under pressure", () => {
       what: "the Abort button",
       timeoutMs: 10_000,
     });
-    await waitFor(async () => /Start Redis/.test(messageText(root())), {
-      what: "the start step",
+    // The slow start command runs inside the copy step's command, right after the install.
+    await waitFor(async () => /Copy the snapshot/.test(messageText(root())), {
+      what: "the copy step",
       timeoutMs: 20_000,
     });
     await running.click(ts, ACTIONS.abort, USERS.bob);

@@ -37,13 +37,16 @@ describe("restarts", () => {
   it("a bot killed with SIGKILL mid-run is found on restart; Resume (by an approver) finishes the run without redoing what was done", {
     timeout: 240_000,
   }, async () => {
+    const gate = await scope.gate();
     const {
       topology: t,
       double: d,
       m,
       keys,
       stateDir,
-    } = await scope.lostMaster({ start: "sleep 6; redis-server {config}" });
+    } = await scope.lostMaster({
+      start: gate.start,
+    });
     const {
       child: bot,
       port,
@@ -56,21 +59,29 @@ describe("restarts", () => {
     await slash(url, d, "failover cache-test --mode replace");
     const ts = await rootOfNewPlan(d);
     await click(url, d, ts, ACTIONS.approve, USERS.bob);
-    // Kill it while it waits on the spare's (slow) start command: the journal says when it began.
-    await waitFor(
-      async () =>
-        /"type":"step-started"[^\n]*"title":"Start Redis on machine-c"/.test(
-          await readFile(journalPath(t), "utf8").catch(() => ""),
-        ),
-      { what: "the start step to begin", timeoutMs: 30_000 },
-    );
+    // Kill it while it waits on the spare's start command, which the copy step's command runs
+    // right after the install (held at a gate).
+    await waitFor(gate.reached, { what: "the spare's start command", timeoutMs: 30_000 });
     bot.kill("SIGKILL");
     await once(bot, "exit");
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
+    // Cut off from the bot, the command on the spare still goes on and starts Redis there.
+    await gate.open();
+    await waitFor(
+      async () =>
+        info(m["machine-c"]!).then(
+          () => true,
+          () => false,
+        ),
+      {
+        what: "Redis on the spare",
+        timeoutMs: 30_000,
+      },
+    );
 
     await scope.process({ double: d, inventoryPath: t.inventoryPath, stateDir, port });
     const { offer, offerTs } = await resumeOffer(d, ts);
-    expect(JSON.stringify(offer.args)).toMatch(/Start Redis on machine-c/);
+    expect(JSON.stringify(offer.args)).toMatch(/Copy the snapshot from machine-b to machine-c/);
     expect(messageText(d.message(CHANNEL, ts)!)).toMatch(/Interrupted/);
 
     const resume = (user: typeof USERS.bob) => click(url, d, offerTs, ACTIONS.resume, user);
@@ -87,8 +98,8 @@ describe("restarts", () => {
     expect((await info(m["machine-c"]!)).role).toBe("master");
     expect(await dbsize(m["machine-b"]!)).toBe(keys);
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-c"]!.ip);
-    // The snapshot and copy steps were not redone: in the journal, the second attempt records
-    // them as done earlier and starts at the start step.
+    // The snapshot and copy steps were not redone: in the journal, the second attempt starts at
+    // the interrupted copy step and finds it done (the copy installed and started on the spare).
     const records = await fileJournal(stateDir);
     expect(
       records
@@ -96,13 +107,18 @@ describe("restarts", () => {
         .map((record) => [record.attempt, record.fromStep]),
     ).toEqual([
       [1, 1],
-      [2, 4],
+      [2, 3],
     ]);
     expect(
       records
         .filter((record) => record.type === "step-finished" && record.index === 2)
         .map((record) => (record as { status: string }).status),
     ).toEqual(["ok", "skipped"]);
+    expect(
+      records
+        .filter((record) => record.type === "step-finished" && record.index === 3)
+        .map((record) => (record as { status: string }).status),
+    ).toEqual(["skipped"]);
     expect(messageButtons(d.message(CHANNEL, ts)!)).toEqual([]);
   });
 });

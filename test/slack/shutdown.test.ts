@@ -56,17 +56,22 @@ async function botProcess(
 const command = (d: SlackDouble, url: string, text: string) => slash(url, d, text);
 const journal = (t: TestTopology) => fileJournal(join(t.root, "bot-state"));
 
-/** Waits until the run's spare start step (held by a gate) has begun; returns its index. */
-async function startStepBegun(t: TestTopology): Promise<number> {
-  const startStep = async () =>
-    (await journal(t)).find(
-      (record) => record.type === "step-started" && record.title === "Start Redis on machine-c",
-    ) as Extract<JournalRecord, { type: "step-started" }> | undefined;
-  await waitFor(async () => (await startStep()) !== undefined, {
-    what: "the start step to begin",
+/**
+ * Waits until the spare's start command is held at the gate (in the copy step, which starts
+ * Redis right after the install); returns the index of that step, the one in progress.
+ */
+async function heldStepBegun(t: TestTopology, reached: () => Promise<boolean>): Promise<number> {
+  await waitFor(reached, {
+    what: "the spare's start command to reach the gate",
     timeoutMs: 30_000,
   });
-  return (await startStep())?.index as number;
+  const started = (await journal(t)).filter(
+    (record): record is Extract<JournalRecord, { type: "step-started" }> =>
+      record.type === "step-started",
+  );
+  const held = started.at(-1);
+  expect(held?.title).toBe("Copy the snapshot from machine-b to machine-c");
+  return held?.index as number;
 }
 
 /** Sends SIGTERM and waits for /readyz to report the drain; `exited` is the process's exit. */
@@ -168,7 +173,7 @@ describe("SIGTERM", () => {
     const root = await d.waitForCall("chat.postMessage", (call) => !call.args.thread_ts, 30_000);
     const ts = String((root.response.body as { ts: string }).ts);
     await click(url, d, ts, ACTIONS.approve, USERS.bob);
-    const step = await startStepBegun(t);
+    const step = await heldStepBegun(t, gate.reached);
 
     // SIGTERM while the step is held: the bot drains and waits for the step.
     const { exited } = await drainAfterSigterm(bot, port);
@@ -198,7 +203,8 @@ describe("SIGTERM", () => {
       records.some((record) => record.type === "step-started" && record.index === step + 1),
     ).toBe(false);
     expect(records.some((record) => record.type === "run-finished")).toBe(false);
-    // The step did its work: Redis runs on the spare, and nothing else changed yet.
+    // The step did its work: the copy is installed and its command started Redis on the spare;
+    // nothing else changed yet.
     expect((await info(m["machine-c"]!)).role).toBe("master");
     expect((await info(m["machine-b"]!)).master_host).toBe(m["machine-a"]!.ip);
 
@@ -235,7 +241,7 @@ describe("SIGTERM", () => {
       clickButton(d, { channel: CHANNEL, ts, actionId: ACTIONS.reject, user: USERS.bob }),
     );
     await click(url, d, ts, ACTIONS.approve, USERS.bob);
-    const step = await startStepBegun(t);
+    const step = await heldStepBegun(t, gate.reached);
 
     const { exited } = await drainAfterSigterm(bot, port);
     expect((await postSigned(url, SIGNING_SECRET, staleReject)).status).toBe(200);

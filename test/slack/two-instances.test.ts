@@ -85,9 +85,8 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
   it("when the executing instance dies, the other one sees the lease expire and offers Resume in the thread", {
     timeout: 240_000,
   }, async () => {
-    const { m, keys, t, d, stateUrl, controlPlane } = await setUp({
-      start: "sleep 6; redis-server {config}",
-    });
+    const gate = await scope.gate();
+    const { m, keys, t, d, stateUrl } = await setUp({ start: gate.start });
     const start = (dir: string) =>
       scope.process({
         double: d,
@@ -100,18 +99,23 @@ describe("two bot instances sharing STATE_REDIS_URL", () => {
     await slash(one.url, d, "failover cache-test --mode replace");
     const ts = await rootOfNewPlan(d);
     await click(one.url, d, ts, ACTIONS.approve, USERS.bob);
-    // Kill the executing instance while the spare's (slow) start command runs.
-    await waitFor(
-      async () => {
-        const entries = await controlPlane.client().xrange("rfb:journal", "-", "+");
-        return entries.some(([, fields]) =>
-          /"type":"step-started".*"title":"Start Redis on machine-c"/.test(fields.join(" ")),
-        );
-      },
-      { what: "the start step to begin", timeoutMs: 30_000 },
-    );
+    // Kill the executing instance while the spare's start command (run by the copy step's
+    // command right after the install) is held at a gate; cut off, it then goes on alone.
+    await waitFor(gate.reached, { what: "the spare's start command", timeoutMs: 30_000 });
     one.child.kill("SIGKILL");
     await once(one.child, "exit");
+    await gate.open();
+    await waitFor(
+      async () =>
+        info(m["machine-c"]!).then(
+          () => true,
+          () => false,
+        ),
+      {
+        what: "Redis on the spare",
+        timeoutMs: 30_000,
+      },
+    );
 
     const { offerTs } = await resumeOffer(d, ts);
     await click(two.url, d, offerTs, ACTIONS.resume, USERS.bob);

@@ -444,6 +444,34 @@ describe("replace", () => {
     );
   });
 
+  it("starts Redis on the spare in the copy's own command, only after install, when nothing must be prepared in between", () => {
+    const p = ok(plan({ ...base, hostFacts: [facts("machine-b"), facts("machine-c")] }));
+    const start = p.steps[3]?.spec;
+    expect(start).toMatchObject({ kind: "start-redis", startedByCopy: true });
+    const command = start?.kind === "start-redis" ? start.command : "";
+    expect(p.steps[2]?.spec).toMatchObject({ kind: "copy-rdb", thenStart: command });
+    const shown = p.steps[2]?.commands.join("\n") ?? "";
+    // The batched command is shown as what it is: the start runs only in the install branch.
+    expect(shown).toContain(`&& echo installed && { ( ${command}\n) < /dev/null 2>&1;`);
+    expect(shown).toContain(`… then, only after install, ${command}`);
+    expect(shown).toContain('redis> PING   (before the bot sends "install": must fail');
+  });
+
+  it("keeps the start a step of its own when the spare must be prepared after the install", () => {
+    const p = ok(
+      plan({
+        ...base,
+        hostFacts: [
+          facts("machine-b"),
+          facts("machine-c", { aofFiles: ["/var/lib/redis/appendonlydir"] }),
+        ],
+      }),
+    );
+    expect(p.steps[2]?.spec).not.toHaveProperty("thenStart");
+    expect(p.steps[4]?.spec).toMatchObject({ kind: "start-redis" });
+    expect(p.steps[4]?.spec).not.toHaveProperty("startedByCopy");
+  });
+
   it("checks a Valkey replica's snapshot with valkey-check-rdb, the checker Valkey's packages ship", () => {
     const valkey = {
       ...base,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { resumeProblems } from "../../src/engine/resume-premises.js";
 import { planFailover } from "../../src/plan/planner.js";
 import type { Plan } from "../../src/plan/types.js";
-import { cluster, down, host, master, replica, topology } from "./fixtures.js";
+import { cluster, down, facts, host, master, replica, topology } from "./fixtures.js";
 
 const a = host("machine-a", 11);
 const b = host("machine-b", 12);
@@ -21,6 +21,27 @@ function promotePlan(): Plan {
     ]),
     request: { cluster: "cache-prod", mode: "promote" },
     hostFacts: new Map(),
+  });
+  if (!outcome.ok) throw new Error(outcome.refusal.reason);
+  return outcome.plan;
+}
+
+/** Replace: A down, B its replica, spare C silent (the copy's command starts it). */
+function replacePlan(): Plan {
+  const outcome = planFailover({
+    runId: "fo-test",
+    now: 0,
+    cluster: cluster([a, b, c]),
+    topology: topology([
+      down(a),
+      replica(b, a, { offset: 900, link: "down", downSince: 30 }),
+      down(c),
+    ]),
+    request: { cluster: "cache-prod", mode: "replace" },
+    hostFacts: new Map([
+      ["machine-b", facts("machine-b")],
+      ["machine-c", facts("machine-c")],
+    ]),
   });
   if (!outcome.ok) throw new Error(outcome.refusal.reason);
   return outcome.plan;
@@ -79,5 +100,41 @@ describe("what Resume re-checks before continuing", () => {
     expect(resumeProblems(plan, now, stepOf(plan, "promote") + 1).join("; ")).toMatch(
       /machine-c answers as master/,
     );
+  });
+
+  it("a copy that starts the spare: after it, the spare may be silent (not started yet) or the new master", () => {
+    const plan = replacePlan();
+    const start = stepOf(plan, "start-redis");
+    const replicaOfA = replica(b, a, { offset: 900, link: "down", downSince: 40 });
+    expect(resumeProblems(plan, topology([down(a), replicaOfA, down(c)]), start)).toEqual([]);
+    expect(resumeProblems(plan, topology([down(a), replicaOfA, master(c)]), start)).toEqual([]);
+    // In flight too.
+    const copy = stepOf(plan, "copy-rdb");
+    expect(resumeProblems(plan, topology([down(a), replicaOfA, master(c)]), copy, true)).toEqual(
+      [],
+    );
+    // Not the spare as someone else's replica, and B still B.
+    expect(
+      resumeProblems(
+        plan,
+        topology([down(a), replicaOfA, replica(c, b, { offset: 900, link: "up" })]),
+        start,
+      ).join("; "),
+    ).toMatch(/new master machine-c answers as a replica/);
+    expect(
+      resumeProblems(plan, topology([down(a), master(b), master(c)]), start).join("; "),
+    ).toMatch(/machine-b/);
+  });
+
+  it("before the copy that starts the spare, the spare must still be silent", () => {
+    const plan = replacePlan();
+    const replicaOfA = replica(b, a, { offset: 900, link: "down", downSince: 40 });
+    expect(
+      resumeProblems(
+        plan,
+        topology([down(a), replicaOfA, master(c)]),
+        stepOf(plan, "copy-rdb"),
+      ).join("; "),
+    ).toMatch(/Redis now runs on machine-c/);
   });
 });

@@ -9,6 +9,7 @@ import {
   type VerifiedCopyResult,
   verifiedCopy,
 } from "../verified-copy.js";
+import { answers } from "./redis-state.js";
 
 type Spec = Extract<StepSpec, { kind: "copy-rdb" }>;
 
@@ -30,6 +31,10 @@ export const copyRdb: StepImplementation<Spec> = {
   },
   async alreadyDone(spec, context) {
     const copied = context.facts.copy;
+    // Stopped after this command installed and started the copy, before the step was recorded:
+    // installing again under a running Redis is refused, and the start step proves its data.
+    if (spec.thenStart !== undefined && (await answers(context.redis(spec.to))))
+      return `Redis already runs on ${spec.to.name}: this step's command installed the copy and started it; the start step verifies it holds the snapshot`;
     if (!copied || copied.targetPath !== spec.targetPath) return undefined;
     const result = await context.shell(spec.to, remote.sha256(spec.targetPath), {
       allowFailure: true,
@@ -70,7 +75,16 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
         target: spec.targetPath,
         aside: asidePath(spec.targetPath, context.runId),
         checkRdb: checker ?? false,
+        ...(spec.thenStart === undefined ? {} : { start: remote.start(spec.thenStart) }),
       },
+      ...(spec.thenStart === undefined
+        ? {}
+        : {
+            beforeInstall: async () =>
+              (await answers(context.redis(spec.to)))
+                ? `Redis already runs on ${spec.to.name} (${spec.to.host}:${spec.to.port}); refusing to install the copy and start another`
+                : undefined,
+          }),
       timeoutMs: context.timeouts.copyMs,
       onProgress: (line) => context.output(line),
     };
@@ -84,7 +98,24 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
     throw error;
   }
   showSide(context, spec.from.name, copied.source);
-  showSide(context, spec.to.name, copied.target);
+  const started = spec.thenStart === undefined ? undefined : splitStart(copied.target.output);
+  showSide(context, spec.to.name, {
+    command: copied.target.command,
+    output: started ? started.before : copied.target.output,
+  });
+  if (spec.thenStart !== undefined && started) {
+    // The start's output under its own header, as if it had run on its own.
+    context.output(
+      `[${spec.to.name}] $ ${spec.thenStart}   (run by the command above, only after the install)`,
+    );
+    for (const line of started.output) context.output(`  ${line}`);
+    context.output(`  (exit ${started.code ?? "nothing: cut off"})`);
+    context.facts.startedWithCopy = {
+      host: spec.to.name,
+      code: started.code,
+      lastLines: started.output.slice(-5),
+    };
+  }
   const rate =
     copied.durationMs > 0
       ? (copied.bytes / 1024 / 1024 / (copied.durationMs / 1000)).toFixed(1)
@@ -100,11 +131,31 @@ async function copyVerifyInstall(spec: Spec, partial: string, context: StepConte
       `neither redis-check-rdb nor valkey-check-rdb is installed on ${spec.to.name}; the file's structure was not checked (its hash was).`,
     );
   }
+  if (started) {
+    context.output(
+      `Redis on ${spec.to.name} was started by the same command right after the install (start exited with ${started.code ?? "nothing"}); the next step verifies it.`,
+    );
+  }
   context.facts.copy = {
     bytes: copied.bytes,
     sha256: copied.sha256,
     durationMs: copied.durationMs,
     targetPath: spec.targetPath,
+  };
+}
+
+/**
+ * The target's output split at the install: its own report, then the start command's output
+ * (between "installed" and "start-exit <code>"), then anything after (stderr).
+ */
+function splitStart(output: string[]): { before: string[]; output: string[]; code: number | null } {
+  const from = output.indexOf("installed") + 1;
+  const end = output.findIndex((line, i) => i >= from && /^start-exit \d+$/.test(line));
+  const code = end === -1 ? null : Number((output[end] as string).slice("start-exit ".length));
+  return {
+    before: [...output.slice(0, from), ...(end === -1 ? [] : output.slice(end + 1))],
+    output: output.slice(from, end === -1 ? undefined : end),
+    code,
   };
 }
 

@@ -16,14 +16,35 @@ type Spec = Extract<StepSpec, { kind: "start-redis" }>;
 export const startRedis: StepImplementation<Spec> = {
   async run(spec, context) {
     const node = context.redis(spec.host);
-    if (await answers(node)) {
-      throw new FailoverError(
-        "VERIFY_FAILED",
-        `Redis already runs on ${spec.host.name} (${spec.host.host}:${spec.host.port}); refusing to start another`,
+    // Consumed here: a retried or resumed step starts Redis itself.
+    const started = context.facts.startedWithCopy;
+    delete context.facts.startedWithCopy;
+    if (spec.startedByCopy && started?.host === spec.host.name) {
+      context.output(
+        `[${spec.host.name}] $ ${spec.command}   (run by the copy step's command right after the install, exit ${started.code ?? "nothing"}; its output is in the copy step)`,
       );
+      if (started.code !== 0) {
+        throw new FailoverError(
+          "REMOTE_COMMAND_FAILED",
+          `on ${spec.host.name}, \`${spec.command}\` exited with ${started.code ?? "nothing (cut off)"}: ${started.lastLines.join(" / ") || "no output"}`,
+        );
+      }
+    } else if (spec.startedByCopy && (await answers(node))) {
+      // A resumed or retried run: the copy step's command started Redis after the install
+      // before the bot stopped. What it holds is proven below (role, key count), as after a start.
+      context.output(
+        `[${spec.host.name}] redis> PING  -> answers: started by the copy step's command right after the install; verifying it`,
+      );
+    } else {
+      if (await answers(node)) {
+        throw new FailoverError(
+          "VERIFY_FAILED",
+          `Redis already runs on ${spec.host.name} (${spec.host.host}:${spec.host.port}); refusing to start another`,
+        );
+      }
+      context.output(`[${spec.host.name}] redis> PING  -> no answer (not running), as required`);
+      await context.shell(spec.host, remote.start(spec.command));
     }
-    context.output(`[${spec.host.name}] redis> PING  -> no answer (not running), as required`);
-    await context.shell(spec.host, remote.start(spec.command));
     const info = await waitUntil(
       async () => {
         const fields = await node.info();
