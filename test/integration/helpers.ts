@@ -10,10 +10,11 @@ import {
   type TestTopology,
 } from "../harness/topology.js";
 
-export function client(machine: Pick<Machine, "ip" | "port">): Redis {
+export function client(machine: Pick<Machine, "ip" | "port">, password?: string): Redis {
   const redis = new Redis({
     host: machine.ip,
     port: machine.port,
+    ...(password !== undefined ? { password } : {}),
     protocol: 2,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
