@@ -12,7 +12,7 @@ import {
   type MachineSpec,
   type TestTopology,
 } from "../harness/topology.js";
-import { client } from "./helpers.js";
+import { startWriter } from "./helpers.js";
 
 /**
  * The servers' requirepass/masterauth and the Sentinels' own requirepass, both given to the bot
@@ -150,34 +150,8 @@ export function sentinelCluster(passwords?: SentinelPasswords) {
       return fields;
     },
 
-    /** Sequence-numbered writes to whoever answers as master, recording every acknowledged one. */
-    startWriter(machines: Machine[]) {
-      const acknowledged: string[] = [];
-      let stop = false;
-      const all = machines.map((machine) => client(machine, passwords?.server));
-      let target = all[0] as Redis;
-      const done = (async () => {
-        for (let i = 0; !stop; i++) {
-          try {
-            await target.set(`seq:${i}`, String(i));
-            acknowledged.push(`seq:${i}`);
-          } catch {
-            for (const candidate of all) {
-              const role = await candidate.call("ROLE").catch(() => undefined);
-              if (Array.isArray(role) && role[0] === "master") target = candidate;
-            }
-          }
-        }
-      })();
-      return {
-        acknowledged,
-        async stop() {
-          stop = true;
-          await done;
-          for (const redis of all) redis.disconnect();
-        },
-      };
-    },
+    /** `startWriter` with the servers' password. */
+    startWriter: (machines: Machine[]) => startWriter(machines, passwords?.server),
 
     /** Which of `keys` the machine does not hold. */
     async missing(machine: Machine, keys: string[]): Promise<string[]> {

@@ -42,6 +42,28 @@ function sentinelSettings(sentinels: SentinelHandle[]) {
   );
 }
 
+/**
+ * A (master), B (its replica) and spare C watched by two Sentinels (quorum 2); their settings
+ * for mymaster read, then A stopped and B has noticed; a replace planned.
+ */
+async function replacePlanned(spare: Partial<MachineSpec> = {}) {
+  const { topology, m, keys, sentinels } = await sentinelTopology(
+    [
+      { name: "machine-a", role: "master" },
+      { name: "machine-b", role: "replica" },
+      { name: "machine-c", role: "spare", ...spare },
+    ],
+    { count: 2, quorum: 2 },
+  );
+  const [a, b, c] = machines(m, ["machine-a", "machine-b", "machine-c"]);
+  const settingsBefore = await sentinelSettings(sentinels);
+  await server(a).stop();
+  await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
+  const engine = await topology.engine();
+  const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+  return { a, b, c, keys, sentinels, settingsBefore, engine, plan };
+}
+
 const threeServers: MachineSpec[] = [
   { name: "machine-a", role: "master" },
   { name: "machine-b", role: "replica" },
@@ -205,20 +227,7 @@ describe("failing over through Sentinel", () => {
   });
 
   it("replace takes the master out of Sentinel's hands and gives the new one back with the same settings", async () => {
-    const { topology, m, keys, sentinels } = await sentinelTopology(
-      [
-        { name: "machine-a", role: "master" },
-        { name: "machine-b", role: "replica" },
-        { name: "machine-c", role: "spare" },
-      ],
-      { count: 2, quorum: 2 },
-    );
-    const [a, b, c] = machines(m, ["machine-a", "machine-b", "machine-c"]);
-    const settingsBefore = await sentinelSettings(sentinels);
-    await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
-    const engine = await topology.engine();
-    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+    const { a, b, c, keys, sentinels, settingsBefore, engine, plan } = await replacePlanned();
     const kinds = plan.steps.map((step) => step.spec.kind);
     expect(kinds[1]).toBe("sentinel-remove");
     expect(kinds.at(-2)).toBe("sentinel-monitor");
@@ -243,21 +252,10 @@ describe("failing over through Sentinel", () => {
   });
 
   it("a replace that fails midway reports the exact commands that put the Sentinels back, and they work", async () => {
-    const { topology, m, keys, sentinels } = await sentinelTopology(
-      [
-        { name: "machine-a", role: "master" },
-        { name: "machine-b", role: "replica" },
-        // Redis cannot start on the spare: the run stops after the Sentinels let go of the master.
-        { name: "machine-c", role: "spare", start: "false" },
-      ],
-      { count: 2, quorum: 2 },
-    );
-    const [a, b, c] = machines(m, ["machine-a", "machine-b", "machine-c"]);
-    const settingsBefore = await sentinelSettings(sentinels);
-    await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
-    const engine = await topology.engine();
-    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+    // Redis cannot start on the spare: the run stops after the Sentinels let go of the master.
+    const { a, b, c, keys, sentinels, settingsBefore, engine, plan } = await replacePlanned({
+      start: "false",
+    });
     const result = await engine.execute(plan);
     expect(result.ok).toBe(false);
     expect(result.failedStep?.title).toMatch(/Start Redis on machine-c/);
