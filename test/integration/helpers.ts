@@ -10,16 +10,49 @@ import {
   type TestTopology,
 } from "../harness/topology.js";
 
-export function client(machine: Pick<Machine, "ip" | "port">): Redis {
+export function client(machine: Pick<Machine, "ip" | "port">, password?: string): Redis {
   const redis = new Redis({
     host: machine.ip,
     port: machine.port,
+    ...(password !== undefined ? { password } : {}),
     protocol: 2,
     maxRetriesPerRequest: 1,
     lazyConnect: false,
   });
   redis.on("error", () => {});
   return redis;
+}
+
+/**
+ * Sequence-numbered writes to whoever answers as master (the first machine until a write fails),
+ * recording every acknowledged one.
+ */
+export function startWriter(machines: Machine[], password?: string) {
+  const acknowledged: string[] = [];
+  let stop = false;
+  const all = machines.map((machine) => client(machine, password));
+  let target = all[0] as Redis;
+  const done = (async () => {
+    for (let i = 0; !stop; i++) {
+      try {
+        await target.set(`seq:${i}`, String(i));
+        acknowledged.push(`seq:${i}`);
+      } catch {
+        for (const candidate of all) {
+          const role = await candidate.call("ROLE").catch(() => undefined);
+          if (Array.isArray(role) && role[0] === "master") target = candidate;
+        }
+      }
+    }
+  })();
+  return {
+    acknowledged,
+    async stop() {
+      stop = true;
+      await done;
+      for (const redis of all) redis.disconnect();
+    },
+  };
 }
 
 export async function info(

@@ -1,21 +1,14 @@
 import { execFile } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { describe, expect, it } from "vitest";
 import { renderTopologyTable } from "../../src/cli/render/topology-table.js";
-import { allocateAddressBlock } from "../harness/addresses.js";
-import { loadData, type RedisServer, waitForReplicaSync } from "../harness/redis-server.js";
-import { type SentinelHandle, startSentinel } from "../harness/sentinel.js";
-import {
-  buildTopology,
-  type Machine,
-  type MachineSpec,
-  type TestTopology,
-} from "../harness/topology.js";
+import { waitForReplicaSync } from "../harness/redis-server.js";
+import type { SentinelHandle } from "../harness/sentinel.js";
+import type { Machine, MachineSpec, TestTopology } from "../harness/topology.js";
 import { planOrThrow, recordEvents } from "./helpers.js";
+import { machines, sentinelCluster, server } from "./sentinel-setup.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -27,87 +20,15 @@ const SERVER_PASSWORD = "srv-Pw-4b1e9c7a";
 const SENTINEL_PASSWORD = "snt-Pw-d83f02e5";
 const SECRETS = { REDIS_PASSWORD: SERVER_PASSWORD, SENTINEL_PASSWORD };
 
-let topology: TestTopology | undefined;
-let sentinels: SentinelHandle[] = [];
-afterEach(async () => {
-  await Promise.allSettled(sentinels.map((sentinel) => sentinel.stop()));
-  sentinels = [];
-  await topology?.close();
-  topology = undefined;
-});
-
-const server = (machine: Machine) => machine.server as RedisServer;
-
 /**
  * A password-protected cluster (requirepass and masterauth everywhere) watched by real
  * redis-sentinels that have a password of their own and know the servers' (auth-pass), declared
  * in the inventory with both passwords taken from the environment, as an operator would.
  */
-async function protectedTopology(specs: MachineSpec[], options: { count: number; quorum: number }) {
-  topology = await buildTopology(specs, { password: SERVER_PASSWORD });
-  const m = topology.machines as Record<string, Machine>;
-  const master = Object.values(m).find((machine) => machine.spec.role === "master") as Machine;
-  const replicas = Object.values(m).filter((machine) => machine.spec.role === "replica");
-  const keys = await loadData(server(master), { keys: 300, valueBytes: 16 });
-  for (const replica of replicas) await waitForReplicaSync(server(master), server(replica));
-  const block = allocateAddressBlock();
-  const root = topology.root;
-  sentinels = await Promise.all(
-    Array.from({ length: options.count }, (_, i) =>
-      startSentinel({
-        dir: join(root, `sentinel-${i + 1}`),
-        host: block.ip(i + 1),
-        master,
-        replicas: replicas.length,
-        quorum: options.quorum,
-        otherSentinels: options.count - 1,
-        password: SENTINEL_PASSWORD,
-        masterPassword: SERVER_PASSWORD,
-      }),
-    ),
-  );
-  const inventory = parse(await readFile(topology.inventoryPath, "utf8"));
-  expect(inventory.clusters["cache-test"].redisPasswordEnv).toBe("REDIS_PASSWORD");
-  inventory.clusters["cache-test"].sentinel = {
-    hosts: sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
-    masterName: "mymaster",
-    passwordEnv: "SENTINEL_PASSWORD",
-  };
-  await writeFile(topology.inventoryPath, stringify(inventory));
-  return { topology, m, keys };
-}
-
-function connect(host: string, port: number, password: string): Redis {
-  const redis = new Redis({
-    host,
-    port,
-    password,
-    protocol: 2,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  return redis;
-}
-
-async function onServer<T>(machine: Machine, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = connect(machine.ip, machine.port, SERVER_PASSWORD);
-  try {
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function onSentinel<T>(sentinel: SentinelHandle, fn: (redis: Redis) => Promise<T>) {
-  const redis = connect(sentinel.host, sentinel.port, SENTINEL_PASSWORD);
-  try {
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
+const cluster = sentinelCluster({ server: SERVER_PASSWORD, sentinel: SENTINEL_PASSWORD });
+const { onServer, onSentinel, answers: sentinelAnswers, startWriter, missing } = cluster;
+const protectedTopology = (specs: MachineSpec[], options: { count: number; quorum: number }) =>
+  cluster.start(specs, { ...options, keys: 300 });
 
 async function replication(machine: Machine): Promise<Record<string, string>> {
   const text = await onServer(machine, (redis) => redis.info("replication"));
@@ -117,73 +38,6 @@ async function replication(machine: Machine): Promise<Record<string, string>> {
       .filter((line) => line.includes(":"))
       .map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1)]),
   );
-}
-
-/** What every Sentinel gives clients as mymaster's address ("none" once it forgot it). */
-function sentinelAnswers(): Promise<string[]> {
-  return Promise.all(
-    sentinels.map((sentinel) =>
-      onSentinel(sentinel, async (redis) => {
-        const reply = (await redis.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as
-          | string[]
-          | null;
-        return reply ? `${reply[0]}:${reply[1]}` : "none";
-      }),
-    ),
-  );
-}
-
-async function sentinelMaster(sentinel: SentinelHandle): Promise<Map<string, string>> {
-  const reply = (await onSentinel(sentinel, (redis) =>
-    redis.call("SENTINEL", "MASTER", "mymaster"),
-  )) as string[];
-  const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), String(reply[i + 1]));
-  return fields;
-}
-
-/** Sequence-numbered writes to whoever answers as master, recording every acknowledged one. */
-function startWriter(machines: Machine[]) {
-  const acknowledged: string[] = [];
-  let stop = false;
-  const all = machines.map((machine) => {
-    const redis = new Redis({
-      host: machine.ip,
-      port: machine.port,
-      password: SERVER_PASSWORD,
-      protocol: 2,
-      maxRetriesPerRequest: 1,
-    });
-    redis.on("error", () => {});
-    return redis;
-  });
-  let target = all[0] as Redis;
-  const done = (async () => {
-    for (let i = 0; !stop; i++) {
-      try {
-        await target.set(`seq:${i}`, String(i));
-        acknowledged.push(`seq:${i}`);
-      } catch {
-        for (const candidate of all) {
-          const role = await candidate.call("ROLE").catch(() => undefined);
-          if (Array.isArray(role) && role[0] === "master") target = candidate;
-        }
-      }
-    }
-  })();
-  return {
-    acknowledged,
-    async stop() {
-      stop = true;
-      await done;
-      for (const redis of all) redis.disconnect();
-    },
-  };
-}
-
-async function missing(machine: Machine, keys: string[]): Promise<string[]> {
-  const values = keys.length > 0 ? await onServer(machine, (redis) => redis.mget(...keys)) : [];
-  return keys.filter((_, i) => values[i] === null);
 }
 
 /**
@@ -244,12 +98,11 @@ const threeServers: MachineSpec[] = [
 
 describe("Sentinel and servers with passwords", () => {
   it("status reads every Sentinel's view, and a switchover through SENTINEL FAILOVER shows no password anywhere", async () => {
-    const { topology, m, keys } = await protectedTopology(threeServers, { count: 3, quorum: 2 });
-    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const { topology, m, keys, sentinels } = await protectedTopology(threeServers, {
+      count: 3,
+      quorum: 2,
+    });
+    const [a, b, d] = machines(m, ["machine-a", "machine-b", "machine-d"]);
     // The status view, through the Sentinels' password.
     const engine = await topology.engine(SECRETS);
     const { topology: seen, assessment } = await engine.status("cache-test");
@@ -318,12 +171,11 @@ describe("Sentinel and servers with passwords", () => {
   });
 
   it("promote through SENTINEL FAILOVER when the protected master is lost", async () => {
-    const { topology, m, keys } = await protectedTopology(threeServers, { count: 2, quorum: 1 });
-    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const { topology, m, keys, sentinels } = await protectedTopology(threeServers, {
+      count: 2,
+      quorum: 1,
+    });
+    const [a, b, d] = machines(m, ["machine-a", "machine-b", "machine-d"]);
     await server(a).stop();
     await expect.poll(async () => (await replication(b)).master_link_status, WAIT).toBe("down");
     await expect.poll(async () => (await replication(d)).master_link_status, WAIT).toBe("down");
@@ -356,7 +208,7 @@ describe("Sentinel and servers with passwords", () => {
   });
 
   it("replace gives the new master back to the Sentinels with auth-pass: they reach it and can fail it over later", async () => {
-    const { topology, m, keys } = await protectedTopology(
+    const { topology, m, keys, sentinels } = await protectedTopology(
       [
         { name: "machine-a", role: "master" },
         { name: "machine-b", role: "replica" },
@@ -364,11 +216,7 @@ describe("Sentinel and servers with passwords", () => {
       ],
       { count: 2, quorum: 2 },
     );
-    const [a, b, c] = ["machine-a", "machine-b", "machine-c"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const [a, b, c] = machines(m, ["machine-a", "machine-b", "machine-c"]);
     await server(a).stop();
     await expect.poll(async () => (await replication(b)).master_link_status, WAIT).toBe("down");
 
@@ -402,7 +250,7 @@ describe("Sentinel and servers with passwords", () => {
     for (const sentinel of sentinels) {
       await expect
         .poll(async () => {
-          const fields = await sentinelMaster(sentinel);
+          const fields = await cluster.masterFields(sentinel);
           return { flags: fields.get("flags"), replicas: fields.get("num-slaves") };
         }, WAIT)
         .toEqual({ flags: "master", replicas: "1" });

@@ -1,160 +1,67 @@
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/program.js";
 import { renderTopologyTable } from "../../src/cli/render/topology-table.js";
 import { resumeProblems } from "../../src/engine/resume-premises.js";
-import { allocateAddressBlock } from "../harness/addresses.js";
-import { loadData, type RedisServer, waitForReplicaSync } from "../harness/redis-server.js";
-import { type SentinelHandle, startSentinel } from "../harness/sentinel.js";
-import {
-  buildTopology,
-  type Machine,
-  type MachineSpec,
-  type TestTopology,
-} from "../harness/topology.js";
+import { waitForReplicaSync } from "../harness/redis-server.js";
+import type { SentinelHandle } from "../harness/sentinel.js";
+import type { Machine, MachineSpec } from "../harness/topology.js";
 import { client, dbsize, info, planOrThrow, recordEvents } from "./helpers.js";
+import { machines, sentinelCluster, server } from "./sentinel-setup.js";
 
 const execFileAsync = promisify(execFile);
 
 /** Waits on a condition; generous so a busy machine only makes it slower, never fails it. */
 const WAIT = { timeout: 120_000, interval: 100 };
 
-let topology: TestTopology | undefined;
-let sentinels: SentinelHandle[] = [];
-afterEach(async () => {
-  await Promise.allSettled(sentinels.map((sentinel) => sentinel.stop()));
-  sentinels = [];
-  await topology?.close();
-  topology = undefined;
-});
+const cluster = sentinelCluster();
+const {
+  answers: sentinelAnswers,
+  masterFields: sentinelMasterFields,
+  startWriter,
+  missing,
+} = cluster;
 
-const server = (machine: Machine) => machine.server as RedisServer;
-
-/**
- * Machines as given, `count` real redis-sentinel processes watching the master with `quorum`,
- * each knowing the others, and the inventory declaring them (sentinel:) as an operator would.
- */
-async function sentinelTopology(
+/** Machines as given, data loaded, and Sentinels watching them, with parallel-syncs 2. */
+const sentinelTopology = (
   specs: MachineSpec[],
   options: { count: number; quorum: number; keys?: number },
-) {
-  topology = await buildTopology(specs);
-  const m = topology.machines as Record<string, Machine>;
-  const master = Object.values(m).find((machine) => machine.spec.role === "master") as Machine;
-  const replicas = Object.values(m).filter((machine) => machine.spec.role === "replica");
-  const keys = await loadData(server(master), { keys: options.keys ?? 500, valueBytes: 16 });
-  for (const replica of replicas) await waitForReplicaSync(server(master), server(replica));
-  const block = allocateAddressBlock();
-  const root = topology.root;
-  sentinels = await Promise.all(
-    Array.from({ length: options.count }, (_, i) =>
-      startSentinel({
-        dir: join(root, `sentinel-${i + 1}`),
-        host: block.ip(i + 1),
-        master,
-        replicas: replicas.length,
-        quorum: options.quorum,
-        otherSentinels: options.count - 1,
-        parallelSyncs: 2,
-      }),
-    ),
-  );
-  const inventory = parse(await readFile(topology.inventoryPath, "utf8"));
-  inventory.clusters["cache-test"].sentinel = {
-    hosts: sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port })),
-    masterName: "mymaster",
-  };
-  await writeFile(topology.inventoryPath, stringify(inventory));
-  return { topology, m, keys };
-}
+) => cluster.start(specs, { ...options, keys: options.keys ?? 500, parallelSyncs: 2 });
 
-function sentinelClient(sentinel: SentinelHandle): Redis {
-  const redis = new Redis({
-    host: sentinel.host,
-    port: sentinel.port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  return redis;
-}
-
-/** What every Sentinel gives clients as mymaster's address ("down" for a stopped one). */
-async function sentinelAnswers(): Promise<string[]> {
+/** The settings a Sentinel keeps for mymaster that a replace must carry over to the new master. */
+const SETTINGS = ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs"];
+function sentinelSettings(sentinels: SentinelHandle[]) {
   return Promise.all(
     sentinels.map(async (sentinel) => {
-      const redis = sentinelClient(sentinel);
-      try {
-        const reply = (await redis.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as
-          | string[]
-          | null;
-        return reply ? `${reply[0]}:${reply[1]}` : "none";
-      } catch {
-        return "down";
-      } finally {
-        redis.disconnect();
-      }
+      const fields = await sentinelMasterFields(sentinel);
+      return Object.fromEntries(SETTINGS.map((field) => [field, fields.get(field)]));
     }),
   );
 }
 
-async function sentinelMasterFields(sentinel: SentinelHandle): Promise<Map<string, string>> {
-  const redis = sentinelClient(sentinel);
-  try {
-    const reply = (await redis.call("SENTINEL", "MASTER", "mymaster")) as string[];
-    const fields = new Map<string, string>();
-    for (let i = 0; i + 1 < reply.length; i += 2)
-      fields.set(String(reply[i]), String(reply[i + 1]));
-    return fields;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Sequence-numbered writes to whoever answers as master, recording every acknowledged one. */
-function startWriter(machines: Machine[]) {
-  const acknowledged: string[] = [];
-  let stop = false;
-  const all = machines.map((machine) => client(machine));
-  let target = all[0] as Redis;
-  const done = (async () => {
-    for (let i = 0; !stop; i++) {
-      try {
-        await target.set(`seq:${i}`, String(i));
-        acknowledged.push(`seq:${i}`);
-      } catch {
-        for (const candidate of all) {
-          const role = await candidate.call("ROLE").catch(() => undefined);
-          if (Array.isArray(role) && role[0] === "master") target = candidate;
-        }
-      }
-    }
-  })();
-  return {
-    acknowledged,
-    async stop() {
-      stop = true;
-      await done;
-      for (const redis of all) redis.disconnect();
-    },
-  };
-}
-
-async function missing(machine: Machine, keys: string[]): Promise<string[]> {
-  const redis = client(machine);
-  try {
-    const values = keys.length > 0 ? await redis.mget(...keys) : [];
-    return keys.filter((_, i) => values[i] === null);
-  } finally {
-    redis.disconnect();
-  }
+/**
+ * A (master), B (its replica) and spare C watched by two Sentinels (quorum 2); their settings
+ * for mymaster read, then A stopped and B has noticed; a replace planned.
+ */
+async function replacePlanned(spare: Partial<MachineSpec> = {}) {
+  const { topology, m, keys, sentinels } = await sentinelTopology(
+    [
+      { name: "machine-a", role: "master" },
+      { name: "machine-b", role: "replica" },
+      { name: "machine-c", role: "spare", ...spare },
+    ],
+    { count: 2, quorum: 2 },
+  );
+  const [a, b, c] = machines(m, ["machine-a", "machine-b", "machine-c"]);
+  const settingsBefore = await sentinelSettings(sentinels);
+  await server(a).stop();
+  await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
+  const engine = await topology.engine();
+  const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+  return { a, b, c, keys, sentinels, settingsBefore, engine, plan };
 }
 
 const threeServers: MachineSpec[] = [
@@ -166,7 +73,10 @@ const threeServers: MachineSpec[] = [
 
 describe("failing over through Sentinel", () => {
   it("status shows each Sentinel's view beside the servers', and says when they disagree", async () => {
-    const { topology, m, keys } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
+    const { topology, m, keys, sentinels } = await sentinelTopology(threeServers, {
+      count: 3,
+      quorum: 2,
+    });
     const engine = await topology.engine();
     const { topology: seen, assessment } = await engine.status("cache-test");
     const view = seen.sentinel;
@@ -233,12 +143,11 @@ describe("failing over through Sentinel", () => {
   });
 
   it("switchover goes through SENTINEL FAILOVER and loses no acknowledged write", async () => {
-    const { topology, m } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
-    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const { topology, m, sentinels } = await sentinelTopology(threeServers, {
+      count: 3,
+      quorum: 2,
+    });
+    const [a, b, d] = machines(m, ["machine-a", "machine-b", "machine-d"]);
     const engine = await topology.engine();
     const writer = startWriter([a, b, d]);
     await expect.poll(() => writer.acknowledged.length, WAIT).toBeGreaterThan(50);
@@ -273,12 +182,11 @@ describe("failing over through Sentinel", () => {
   });
 
   it("promote goes through SENTINEL FAILOVER when the master is lost", async () => {
-    const { topology, m, keys } = await sentinelTopology(threeServers, { count: 2, quorum: 1 });
-    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const { topology, m, keys, sentinels } = await sentinelTopology(threeServers, {
+      count: 2,
+      quorum: 1,
+    });
+    const [a, b, d] = machines(m, ["machine-a", "machine-b", "machine-d"]);
     await server(a).stop();
     await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
     await expect.poll(async () => (await info(d)).master_link_status, WAIT).toBe("down");
@@ -319,24 +227,7 @@ describe("failing over through Sentinel", () => {
   });
 
   it("replace takes the master out of Sentinel's hands and gives the new one back with the same settings", async () => {
-    const { topology, m, keys } = await sentinelTopology(
-      [
-        { name: "machine-a", role: "master" },
-        { name: "machine-b", role: "replica" },
-        { name: "machine-c", role: "spare" },
-      ],
-      { count: 2, quorum: 2 },
-    );
-    const [a, b, c] = ["machine-a", "machine-b", "machine-c"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
-    const settingsBefore = await Promise.all(sentinels.map(sentinelMasterFields));
-    await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
-    const engine = await topology.engine();
-    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+    const { a, b, c, keys, sentinels, settingsBefore, engine, plan } = await replacePlanned();
     const kinds = plan.steps.map((step) => step.spec.kind);
     expect(kinds[1]).toBe("sentinel-remove");
     expect(kinds.at(-2)).toBe("sentinel-monitor");
@@ -357,38 +248,14 @@ describe("failing over through Sentinel", () => {
     expect(server(a).isRunning()).toBe(false);
     // Sentinel names C, with the settings it had for A.
     expect(await sentinelAnswers()).toEqual(sentinels.map(() => `${c.ip}:${c.port}`));
-    const settingsAfter = await Promise.all(sentinels.map(sentinelMasterFields));
-    for (const [i, after] of settingsAfter.entries()) {
-      for (const field of [
-        "quorum",
-        "down-after-milliseconds",
-        "failover-timeout",
-        "parallel-syncs",
-      ])
-        expect(after.get(field)).toBe(settingsBefore[i]?.get(field));
-    }
+    expect(await sentinelSettings(sentinels)).toEqual(settingsBefore);
   });
 
   it("a replace that fails midway reports the exact commands that put the Sentinels back, and they work", async () => {
-    const { topology, m, keys } = await sentinelTopology(
-      [
-        { name: "machine-a", role: "master" },
-        { name: "machine-b", role: "replica" },
-        // Redis cannot start on the spare: the run stops after the Sentinels let go of the master.
-        { name: "machine-c", role: "spare", start: "false" },
-      ],
-      { count: 2, quorum: 2 },
-    );
-    const [a, b, c] = ["machine-a", "machine-b", "machine-c"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
-    const settingsBefore = await Promise.all(sentinels.map(sentinelMasterFields));
-    await server(a).stop();
-    await expect.poll(async () => (await info(b)).master_link_status, WAIT).toBe("down");
-    const engine = await topology.engine();
-    const plan = await planOrThrow(engine, { cluster: "cache-test", mode: "replace" });
+    // Redis cannot start on the spare: the run stops after the Sentinels let go of the master.
+    const { a, b, c, keys, sentinels, settingsBefore, engine, plan } = await replacePlanned({
+      start: "false",
+    });
     const result = await engine.execute(plan);
     expect(result.ok).toBe(false);
     expect(result.failedStep?.title).toMatch(/Start Redis on machine-c/);
@@ -407,15 +274,7 @@ describe("failing over through Sentinel", () => {
 
     // Sentinel watches machine-a again, with its settings; B still holds every key.
     expect(await sentinelAnswers()).toEqual(sentinels.map(() => `${a.ip}:${a.port}`));
-    const settingsAfter = await Promise.all(sentinels.map(sentinelMasterFields));
-    for (const [i, after] of settingsAfter.entries())
-      for (const field of [
-        "quorum",
-        "down-after-milliseconds",
-        "failover-timeout",
-        "parallel-syncs",
-      ])
-        expect(after.get(field)).toBe(settingsBefore[i]?.get(field));
+    expect(await sentinelSettings(sentinels)).toEqual(settingsBefore);
     expect(server(a).isRunning()).toBe(false);
     expect((await info(b)).role).toBe("slave");
     expect((await info(b)).master_host).toBe(a.ip);
@@ -424,12 +283,11 @@ describe("failing over through Sentinel", () => {
   });
 
   it("refuses clearly when the Sentinels cannot agree, or would promote another replica", async () => {
-    const { topology, m, keys } = await sentinelTopology(threeServers, { count: 3, quorum: 2 });
-    const [a, b, d] = ["machine-a", "machine-b", "machine-d"].map((name) => m[name] as Machine) as [
-      Machine,
-      Machine,
-      Machine,
-    ];
+    const { topology, m, keys, sentinels } = await sentinelTopology(threeServers, {
+      count: 3,
+      quorum: 2,
+    });
+    const [a, b, d] = machines(m, ["machine-a", "machine-b", "machine-d"]);
     const engine = await topology.engine();
     // Sentinel would pick machine-b (priority 100 < 200): naming machine-d is refused, with advice.
     const other = await engine.plan({
@@ -449,13 +307,10 @@ describe("failing over through Sentinel", () => {
     // Sentinel reads INFO from replicas every 10 s.
     await expect
       .poll(async () => {
-        const redis = sentinelClient(sentinels[0] as SentinelHandle);
-        try {
-          const replicas = (await redis.call("SENTINEL", "REPLICAS", "mymaster")) as string[][];
-          return replicas.map((fields) => fields[fields.indexOf("slave-priority") + 1]).sort();
-        } finally {
-          redis.disconnect();
-        }
+        const replicas = (await cluster.onSentinel(sentinels[0] as SentinelHandle, (redis) =>
+          redis.call("SENTINEL", "REPLICAS", "mymaster"),
+        )) as string[][];
+        return replicas.map((fields) => fields[fields.indexOf("slave-priority") + 1]).sort();
       }, WAIT)
       .toEqual(["10", "100"]);
     const failed = await engine.execute(plan);

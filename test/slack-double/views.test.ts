@@ -89,6 +89,20 @@ function form(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** A form of one input block "a" holding a static_select with the given fields. */
+function selectForm(select: Record<string, unknown>, label = plain("A")) {
+  return form({
+    blocks: [
+      {
+        type: "input",
+        block_id: "a",
+        label,
+        element: { type: "static_select", action_id: "a", ...select },
+      },
+    ],
+  });
+}
+
 describe("views.open", () => {
   it("opens a valid modal once per trigger_id and records it", async () => {
     const trigger = double.triggerId();
@@ -141,71 +155,22 @@ describe("views.open", () => {
     ],
     [
       "a label over 2000 characters",
-      form({
-        blocks: [
-          {
-            type: "input",
-            block_id: "a",
-            label: plain("l".repeat(2001)),
-            element: { type: "static_select", action_id: "a", options: [option("x")] },
-          },
-        ],
-      }),
+      selectForm({ options: [option("x")] }, plain("l".repeat(2001))),
       "/view/blocks/0/label/text",
     ],
     [
       "a static_select with 101 options",
-      form({
-        blocks: [
-          {
-            type: "input",
-            block_id: "a",
-            label: plain("A"),
-            element: {
-              type: "static_select",
-              action_id: "a",
-              options: Array.from({ length: 101 }, (_, i) => option(`o${i}`)),
-            },
-          },
-        ],
-      }),
+      selectForm({ options: Array.from({ length: 101 }, (_, i) => option(`o${i}`)) }),
       "/view/blocks/0/element/options",
     ],
     [
       "an option text over 75 characters",
-      form({
-        blocks: [
-          {
-            type: "input",
-            block_id: "a",
-            label: plain("A"),
-            element: {
-              type: "static_select",
-              action_id: "a",
-              options: [{ text: plain("t".repeat(76)), value: "v" }],
-            },
-          },
-        ],
-      }),
+      selectForm({ options: [{ text: plain("t".repeat(76)), value: "v" }] }),
       "/view/blocks/0/element/options/0/text/text",
     ],
     [
       "an initial_option that is not an option",
-      form({
-        blocks: [
-          {
-            type: "input",
-            block_id: "a",
-            label: plain("A"),
-            element: {
-              type: "static_select",
-              action_id: "a",
-              options: [option("x")],
-              initial_option: option("y"),
-            },
-          },
-        ],
-      }),
+      selectForm({ options: [option("x")], initial_option: option("y") }),
       "/view/blocks/0/element/initial_option",
     ],
     [

@@ -26,24 +26,16 @@ import {
   type TestTopology,
 } from "../harness/topology.js";
 import { client, dbsize, info } from "../integration/helpers.js";
+import { messageButtons, messageText, type SlackDouble } from "../slack-double/index.js";
+import { CHANNEL, type RunningBot, startBot, USERS } from "./bot-harness.js";
 import {
-  blockActionsBody,
-  clickButton,
-  messageButtons,
-  messageText,
-  postSigned,
-  type SlackDouble,
-  slashCommandBody,
-  startSlackDouble,
-} from "../slack-double/index.js";
-import {
-  CHANNEL,
-  type RunningBot,
-  SIGNING_SECRET,
-  startBot,
-  startBotProcess,
-  USERS,
-} from "./bot-harness.js";
+  type BotProcess,
+  botProcess,
+  click,
+  rootOfNewPlan,
+  slash,
+  startIncidentDouble,
+} from "./lifecycle-setup.js";
 
 /** Writes only the old master took: acknowledged by it, never replicated. */
 const OWN_WRITES = 50;
@@ -186,11 +178,6 @@ async function journal(t: TestTopology): Promise<JournalRecord[]> {
     });
 }
 
-async function rootOfNewPlan(d: SlackDouble): Promise<string> {
-  const call = await d.waitForCall("chat.postMessage", (c) => !c.args.thread_ts, 30_000);
-  return String((call.response.body as { ts: string }).ts);
-}
-
 /** The CLI in-process, on the bot's journal; stdout and stderr together. */
 async function cli(t: TestTopology, args: string[]): Promise<{ code: number; stdout: string }> {
   const out = new PassThrough();
@@ -206,6 +193,30 @@ async function cli(t: TestTopology, args: string[]): Promise<{ code: number; std
     interactive: false,
   });
   return { code, stdout: printed };
+}
+
+/** The `watch` lines of a `--json` output. */
+function watchLines(stdout: string) {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line))
+    .filter((line) => line.type === "watch");
+}
+
+/**
+ * The bot's entry point as a process on the bot's state dir, killed after the test; `port`: an
+ * earlier one's, for a restart at the same URL.
+ */
+async function startProcess(d: SlackDouble, t: TestTopology, port?: number): Promise<BotProcess> {
+  const bot = await botProcess({
+    double: d,
+    inventoryPath: t.inventoryPath,
+    stateDir: join(t.root, "bot-state"),
+    ...(port !== undefined ? { port } : {}),
+  });
+  processes.push(bot.child);
+  return bot;
 }
 
 /** Replies in the run's thread whose text matches. */
@@ -246,10 +257,7 @@ async function expectFencedKeepingEverything(
 
 /** The promote requested and approved in Slack, with A hung: it succeeds and leaves a watch on A. */
 async function promotedInSlack(t: TestTopology, b: Machine) {
-  double = await startSlackDouble({
-    channels: [{ id: CHANNEL, name: "incident" }],
-    usergroups: { S0ONCALL: [USERS.bob.id] },
-  });
+  double = await startIncidentDouble();
   const d = double;
   const bot = await startBot(t.inventoryPath, {}, { double: d });
   bots.push(bot);
@@ -399,42 +407,15 @@ describe("watching an old master a run could not fence", () => {
     timeout: 360_000,
   }, async () => {
     const { t, a, b, keys } = await hungMasterWithOwnWrites();
-    double = await startSlackDouble({
-      channels: [{ id: CHANNEL, name: "incident" }],
-      usergroups: { S0ONCALL: [USERS.bob.id] },
-    });
+    double = await startIncidentDouble();
     const d = double;
-    const port = await freePort("0.0.0.0");
-    const url = `http://127.0.0.1:${port}/slack/events`;
-    const start = async () => {
-      const child = await startBotProcess({
-        double: d,
-        inventoryPath: t.inventoryPath,
-        port,
-        stateDir: join(t.root, "bot-state"),
-      });
-      processes.push(child);
-      return child;
-    };
-    const first = await start();
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      slashCommandBody({
-        text: "failover cache-test --mode promote",
-        user_id: USERS.alice.id,
-        channel_id: CHANNEL,
-        response_url: d.responseUrl(),
-      }),
-    );
+    const first = await startProcess(d, t);
+    const url = first.url;
+    await slash(url, d, "failover cache-test --mode promote");
     const ts = await rootOfNewPlan(d);
-    const click = (messageTs: string, actionId: string, user: typeof USERS.bob) =>
-      postSigned(
-        url,
-        SIGNING_SECRET,
-        blockActionsBody(clickButton(d, { channel: CHANNEL, ts: messageTs, actionId, user })),
-      );
-    await click(ts, ACTIONS.approve, USERS.bob);
+    const press = (messageTs: string, actionId: string, user: (typeof USERS)[keyof typeof USERS]) =>
+      click(url, d, messageTs, actionId, user);
+    await press(ts, ACTIONS.approve, USERS.bob);
     // Killed once the promote is over and the bot is only watching A.
     await waitFor(
       async () => {
@@ -446,19 +427,19 @@ describe("watching an old master a run could not fence", () => {
       },
       { what: "the promote to finish with a watch on A", timeoutMs: 90_000 },
     );
-    first.kill("SIGKILL");
-    await once(first, "exit");
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
 
     await server(a).resume();
     expect((await info(a)).role).toBe("master");
-    await start();
+    await startProcess(d, t, first.port);
     await waitFor(async () => threadPosts(d, ts, RETURNED).length > 0, {
       what: "the new bot to say A is back",
       timeoutMs: 90_000,
     });
     const [returned] = threadPosts(d, ts, RETURNED);
     expect(messageText(returned!)).toMatch(/Diverged writes\*: \*yes\*/);
-    await click(returned!.ts, FENCE_ACTION, USERS.bob);
+    await press(returned!.ts, FENCE_ACTION, USERS.bob);
     await waitFor(async () => threadPosts(d, ts, /Watch of machine-a ended/).length === 1, {
       what: "the watch to end",
       timeoutMs: 90_000,
@@ -478,42 +459,15 @@ describe("watching an old master a run could not fence", () => {
   }, async () => {
     const gate = await lnGate();
     const { t, a, b, keys } = await hungMasterWithOwnWrites(OWN_WRITES, { sshEnv: gate.sshEnv });
-    double = await startSlackDouble({
-      channels: [{ id: CHANNEL, name: "incident" }],
-      usergroups: { S0ONCALL: [USERS.bob.id] },
-    });
+    double = await startIncidentDouble();
     const d = double;
-    const port = await freePort("0.0.0.0");
-    const url = `http://127.0.0.1:${port}/slack/events`;
-    const start = async () => {
-      const child = await startBotProcess({
-        double: d,
-        inventoryPath: t.inventoryPath,
-        port,
-        stateDir: join(t.root, "bot-state"),
-      });
-      processes.push(child);
-      return child;
-    };
-    const click = (messageTs: string, actionId: string, user: (typeof USERS)[keyof typeof USERS]) =>
-      postSigned(
-        url,
-        SIGNING_SECRET,
-        blockActionsBody(clickButton(d, { channel: CHANNEL, ts: messageTs, actionId, user })),
-      );
-    const first = await start();
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      slashCommandBody({
-        text: "failover cache-test --mode promote",
-        user_id: USERS.alice.id,
-        channel_id: CHANNEL,
-        response_url: d.responseUrl(),
-      }),
-    );
+    const first = await startProcess(d, t);
+    const url = first.url;
+    const press = (messageTs: string, actionId: string, user: (typeof USERS)[keyof typeof USERS]) =>
+      click(url, d, messageTs, actionId, user);
+    await slash(url, d, "failover cache-test --mode promote");
     const ts = await rootOfNewPlan(d);
-    await click(ts, ACTIONS.approve, USERS.bob);
+    await press(ts, ACTIONS.approve, USERS.bob);
     await waitFor(async () => /Succeeded|Failed/.test(messageText(d.message(CHANNEL, ts)!)), {
       what: "the promote",
       timeoutMs: 90_000,
@@ -527,15 +481,15 @@ describe("watching an old master a run could not fence", () => {
     });
     const [returned] = threadPosts(d, ts, RETURNED);
     // Bob presses Fence; the bot dies while the fence step keeps A's dataset (its ln is held).
-    await click(returned!.ts, FENCE_ACTION, USERS.bob);
+    await press(returned!.ts, FENCE_ACTION, USERS.bob);
     await waitFor(gate.held, { what: "the fence step to reach its ln", timeoutMs: 90_000 });
     // Its step is shown in the watched run's thread, as every Fence run's steps are.
     await waitFor(async () => threadPosts(d, ts, /Fence the old master machine-a/).length > 0, {
       what: "the fence step in the thread",
       timeoutMs: 30_000,
     });
-    first.kill("SIGKILL");
-    await once(first, "exit");
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
     await gate.abandon();
     const fenceRunId =
       (await journal(t)).find((r) => r.type === "requested" && r.plan.mode === "fence")?.runId ??
@@ -547,7 +501,7 @@ describe("watching an old master a run could not fence", () => {
     expect((await info(a)).role).toBe("master");
     expect(await dbsize(a)).toBe(keys + OWN_WRITES);
 
-    await start();
+    await startProcess(d, t, first.port);
     const offer = await d.waitForCall(
       "chat.postMessage",
       (call) => JSON.stringify(call.args).includes("This run was interrupted"),
@@ -565,16 +519,7 @@ describe("watching an old master a run could not fence", () => {
 
     // Until then the interrupted fence run holds the cluster: a new request is refused with a
     // link to the thread where Resume is offered.
-    await postSigned(
-      url,
-      SIGNING_SECRET,
-      slashCommandBody({
-        text: "failover cache-test --mode promote",
-        user_id: USERS.alice.id,
-        channel_id: CHANNEL,
-        response_url: d.responseUrl({ channel: CHANNEL, user: USERS.alice.id }),
-      }),
-    );
+    await slash(url, d, "failover cache-test --mode promote");
     const busy = await waitFor(
       async () =>
         d.responses.find((post) => JSON.stringify(post.payload).includes(`run ${fenceRunId}`)),
@@ -584,7 +529,7 @@ describe("watching an old master a run could not fence", () => {
     expect(JSON.stringify(busy.payload)).toMatch(/Resume or Dismiss it in its thread/);
 
     // mallory is no approver: refused, nothing changes.
-    await click(offerTs, ACTIONS.resume, USERS.mallory);
+    await press(offerTs, ACTIONS.resume, USERS.mallory);
     await waitFor(
       async () =>
         d.ephemerals.some((e) => e.user === USERS.mallory.id && /Not resumed/.test(e.text ?? "")),
@@ -592,7 +537,7 @@ describe("watching an old master a run could not fence", () => {
     );
     expect((await info(a)).role).toBe("master");
     // Bob pressed Fence alone, as any approver may: he may resume his own fence run too.
-    await click(offerTs, ACTIONS.resume, USERS.bob);
+    await press(offerTs, ACTIONS.resume, USERS.bob);
     await waitFor(
       async () =>
         (await journal(t)).some((r) => r.type === "run-finished" && r.runId === fenceRunId && r.ok),
@@ -623,13 +568,7 @@ describe("watching an old master a run could not fence", () => {
     expect(await locks.holder("cache-test")).toBeUndefined();
     const status = await cli(t, ["history", "cache-test", "--json"]);
     expect(status.code).toBe(0);
-    expect(
-      status.stdout
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line))
-        .filter((line) => line.type === "watch"),
-    ).toEqual([]);
+    expect(watchLines(status.stdout)).toEqual([]);
 
     // B master with every key; A its replica; A's own writes kept on its disk once.
     await expectFencedKeepingEverything(t, a, b, keys, fenceRunId);
@@ -649,10 +588,7 @@ describe("watching an old master a run could not fence", () => {
     ).toMatchObject({ host: { name: "machine-a" }, newMaster: { name: "machine-b" } });
     expect((await info(b)).role).toBe("master");
 
-    double = await startSlackDouble({
-      channels: [{ id: CHANNEL, name: "incident" }],
-      usergroups: { S0ONCALL: [USERS.bob.id] },
-    });
+    double = await startIncidentDouble();
     const d = double;
     const bot = await startBot(t.inventoryPath, {}, { double: d });
     bots.push(bot);
@@ -726,13 +662,7 @@ describe("watching an old master a run could not fence", () => {
     // `history` lists the open watch.
     const history = await cli(t, ["history", "cache-test", "--json"]);
     expect(history.code).toBe(0);
-    expect(
-      history.stdout
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line))
-        .filter((line) => line.type === "watch"),
-    ).toMatchObject([
+    expect(watchLines(history.stdout)).toMatchObject([
       { runId, host: "machine-a", newMaster: "machine-b", answering: true, returns: 2 },
     ]);
 
