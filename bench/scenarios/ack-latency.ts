@@ -51,7 +51,11 @@ export async function ackLatency(options: { requests: number }): Promise<Measure
       async () =>
         double
           .callsTo("chat.postMessage")
-          .some((call) => call.args.thread_ts === ts && /Start Redis/.test(String(call.args.text))),
+          // The spare's slow start runs inside the copy step's command (after the install).
+          .some(
+            (call) =>
+              call.args.thread_ts === ts && /Copy the snapshot/.test(String(call.args.text)),
+          ),
       { what: "the run to reach its slow step", timeoutMs: 60_000 },
     );
     // Half status commands, half a stranger pressing Abort (acknowledged, refused, no effect).

@@ -142,16 +142,17 @@ async function queuedUnreachable(bot: Bot): Promise<void> {
 async function duringStep(bot: Bot): Promise<void> {
   await approvedRun(bot, "failover cache-test --mode replace");
   // The journal, not Slack: a thread reply may reach Slack after its step is over.
-  const startStepRunning = async () => {
+  // The spare's slow start runs inside the copy step's command (after the install).
+  const slowStepRunning = async () => {
     const records = await fileJournal(bot.stateDir);
     const started = records.find(
       (record): record is Extract<JournalRecord, { type: "step-started" }> =>
-        record.type === "step-started" && /^Start Redis/.test(record.title),
+        record.type === "step-started" && /^Copy the snapshot/.test(record.title),
     );
     return (
       started !== undefined &&
       !records.some((record) => record.type === "step-finished" && record.index === started.index)
     );
   };
-  await waitFor(startStepRunning, { what: "the run to reach its slow step", timeoutMs: 120_000 });
+  await waitFor(slowStepRunning, { what: "the run to reach its slow step", timeoutMs: 120_000 });
 }
