@@ -2,6 +2,7 @@ import type { FailoverEngine } from "../engine/engine.js";
 import type { OldMasterProbe } from "../engine/watch-probe.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { PeriodicScan } from "../state/periodic-scan.js";
 import type { ClusterLocks, Decisions, JournalStore, WatchRecord } from "../state/types.js";
 import { currentMaster, replayWatches, type WatchHistory } from "../state/watches.js";
 import { DECISION_TTL_MS } from "./context.js";
@@ -47,38 +48,33 @@ export class Watcher {
   readonly #probing = new Map<string, Promise<void>>();
   /** Watches seen open by this process: their end is told when it is seen. */
   readonly #open = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | undefined;
+  readonly #scan: PeriodicScan;
   #stopped = false;
 
   constructor(options: WatcherOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: "watch" });
     this.#now = options.now ?? Date.now;
+    this.#scan = new PeriodicScan({
+      pass: () => this.#tick(),
+      log: this.#log,
+      failure: "watch pass failed",
+    });
   }
 
   start(): void {
-    void this.tick();
-    // tick() never rejects: every failure inside is caught and logged.
-    this.#timer = setInterval(() => void this.tick(), this.#options.intervalMs);
-    this.#timer.unref();
+    void this.#scan.start(this.#options.intervalMs);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#ticking;
+    await this.#scan.stop();
     await Promise.allSettled([...this.#probing.values()]);
   }
 
   /** One pass: read the watches from the journal, start a probe for each open one not being probed. */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick()
-      .catch((error: unknown) => this.#log.error({ err: errorMessage(error) }, "watch pass failed"))
-      .finally(() => {
-        this.#ticking = undefined;
-      });
-    return this.#ticking;
+    return this.#scan.run();
   }
 
   async #tick(): Promise<void> {

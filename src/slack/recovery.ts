@@ -3,11 +3,11 @@ import type { FailoverEngine } from "../engine/engine.js";
 import { errorMessage } from "../errors.js";
 import type { RunLifecycle } from "../runs/lifecycle.js";
 import { viewOf } from "../runs/types.js";
+import { PeriodicScan } from "../state/periodic-scan.js";
 import { type RunHistory, resumePoint } from "../state/replay.js";
 import type { RunJournal } from "../state/run-journal.js";
 import type { ClusterLocks, Decisions } from "../state/types.js";
 import { resumeOfferMessage } from "./blocks/resume-offer.js";
-import { PeriodicScan } from "./periodic-scan.js";
 import type { RunMessages } from "./run-messages.js";
 
 const OFFER_TTL_MS = 7 * 24 * 3600_000;

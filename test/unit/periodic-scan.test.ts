@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PeriodicScan } from "../../src/slack/periodic-scan.js";
+import { PeriodicScan } from "../../src/state/periodic-scan.js";
 import { captureLog } from "../state/helpers.js";
 
 /** A pass the test ends by hand; counts how many passes began. */

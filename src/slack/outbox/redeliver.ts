@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { KnownBlock } from "@slack/types";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
+import { PeriodicScan } from "../../state/periodic-scan.js";
 import type {
   Decisions,
   JournalStore,
@@ -10,7 +11,6 @@ import type {
   OutboxTarget,
 } from "../../state/types.js";
 import type { SlackOutbox } from "../outbox.js";
-import { PeriodicScan } from "../periodic-scan.js";
 import type { MessageContent, MessageRef } from "../types.js";
 import type { Job } from "./jobs.js";
 import { pendingRecords } from "./pending.js";
