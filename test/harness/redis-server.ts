@@ -1,12 +1,13 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis, type RedisOptions } from "ioredis";
 import { errorMessage } from "../../src/errors.js";
+import { allocateAddressBlock, freePort } from "./addresses.js";
 import {
   isRunning,
   ownsPidFile,
@@ -282,6 +283,23 @@ export async function startRedis(options: StartRedisOptions): Promise<RedisServe
 }
 
 /** Stops a (daemonized) server by its pidfile; false if no server was running there. */
+/**
+ * A scratch server of its own (own address, own port) that loads a kept snapshot file, to
+ * read what the file holds without touching the server that wrote it.
+ */
+export async function startRedisFromSnapshot(file: string, dir: string): Promise<RedisServer> {
+  await mkdir(dir, { recursive: true });
+  await copyFile(file, join(dir, "kept.rdb"));
+  const ip = allocateAddressBlock().ip(1);
+  return startRedis({
+    name: "scratch",
+    host: ip,
+    port: await freePort(ip),
+    dir,
+    dbfilename: "kept.rdb",
+  });
+}
+
 export async function stopRedisByPidfile(pidFile: string, graceMs = 5_000): Promise<boolean> {
   const pid = await readPidFile(pidFile);
   if (pid === undefined || !isRunning(pid) || !ownsPidFile(pid, pidFile)) return false;

@@ -1,10 +1,8 @@
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrap } from "../../src/app/bootstrap.js";
 import { openState, stateSettings } from "../../src/app/state.js";
-import { runCli } from "../../src/cli/program.js";
 import type { Machine, TestTopology } from "../harness/topology.js";
-import { info, planOrThrow, replicatedPair } from "./helpers.js";
+import { info, planOrThrow, replicatedPair, runCliCaptured } from "./helpers.js";
 
 let topology: TestTopology;
 let env: NodeJS.ProcessEnv;
@@ -16,25 +14,8 @@ afterAll(async () => {
   await topology?.close();
 });
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => {
-    out += chunk;
-  });
-  stderr.on("data", (chunk) => {
-    err += chunk;
-  });
-  const code = await runCli(args, {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env,
-    interactive: false,
-  });
-  return { code, stdout: out, stderr: err };
+function cli(args: string[]) {
+  return runCliCaptured(args, { env });
 }
 
 describe("redis-failover dismiss", () => {

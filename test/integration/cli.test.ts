@@ -1,38 +1,20 @@
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { loadData, waitForReplicaSync } from "../harness/redis-server.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { info, waitForLinkDown } from "./helpers.js";
+import { info, runCliCaptured, waitForLinkDown } from "./helpers.js";
 
-async function cli(
+function cli(
   args: string[],
   options: { interactive?: boolean; stdin?: string; env?: NodeJS.ProcessEnv } = {},
 ) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => {
-    out += chunk;
-  });
-  stderr.on("data", (chunk) => {
-    err += chunk;
-  });
-  if (options.stdin !== undefined) stdin.end(options.stdin);
-  const code = await runCli(args, {
-    stdout,
-    stderr,
-    stdin,
-    // The journal and locks live in the topology's temp dir, never in the repository.
+  // The journal and locks live in the topology's temp dir, never in the repository.
+  return runCliCaptured(args, {
+    ...options,
     env: options.env ?? { STATE_DIR: `${topology.root}/cli-state` },
-    interactive: options.interactive ?? false,
   });
-  return { code, stdout: out, stderr: err };
 }
 
 let topology: TestTopology;

@@ -1,12 +1,12 @@
-import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PlanOutcome } from "../../src/plan/types.js";
-import { allocateAddressBlock, freePort } from "../harness/addresses.js";
+import { allocateAddressBlock } from "../harness/addresses.js";
 import {
   loadData,
   type RedisServer,
   startRedis,
+  startRedisFromSnapshot,
   waitForReplicaSync,
 } from "../harness/redis-server.js";
 import { startSentinel } from "../harness/sentinel.js";
@@ -97,17 +97,7 @@ describe("the failures that really happen", () => {
       expect((await info(a)).master_host).toBe(b.ip);
       expect((await info(b)).role).toBe("master");
       await expect.poll(() => dbsize(a)).toBe(keys);
-      const scratchDir = join(t.root, "scratch");
-      await mkdir(scratchDir, { recursive: true });
-      await copyFile(kept?.path ?? "", join(scratchDir, "kept.rdb"));
-      const ip = allocateAddressBlock().ip(1);
-      const scratch = await startRedis({
-        name: "scratch",
-        host: ip,
-        port: await freePort(ip),
-        dir: scratchDir,
-        dbfilename: "kept.rdb",
-      });
+      const scratch = await startRedisFromSnapshot(kept?.path ?? "", join(t.root, "scratch"));
       extraServers.push(scratch);
       expect(await scratch.client().dbsize()).toBe(keys + 100);
       expect(await scratch.client().get("own:99")).toBe("99");

@@ -1,8 +1,6 @@
 import { readdir } from "node:fs/promises";
-import { PassThrough } from "node:stream";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { flavourVersion, REDIS, type ServerFlavour, valkey } from "../harness/flavours.js";
 import { loadData, waitForReplicaSync } from "../harness/redis-server.js";
 import {
@@ -11,7 +9,7 @@ import {
   type MachineSpec,
   type TestTopology,
 } from "../harness/topology.js";
-import { client, dbsize, info, waitForLinkDown } from "./helpers.js";
+import { client, dbsize, info, runCliCaptured, waitForLinkDown } from "./helpers.js";
 
 /**
  * One happy path of each mode, through the CLI, on each server flavour: Debian's Redis and
@@ -29,25 +27,10 @@ for (const flavour of flavours) {
     console.warn(`[rfb-test] SKIPPING the Valkey tests: ${flavour.unavailable}`);
 }
 
-async function cli(topology: TestTopology, args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => {
-    out += chunk;
-  });
-  stderr.on("data", (chunk) => {
-    err += chunk;
-  });
-  const code = await runCli([...args, "--inventory", topology.inventoryPath], {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
+function cli(topology: TestTopology, args: string[]) {
+  return runCliCaptured([...args, "--inventory", topology.inventoryPath], {
     env: { STATE_DIR: `${topology.root}/cli-state` },
-    interactive: false,
   });
-  return { code, stdout: out, stderr: err };
 }
 
 const machinesOf = (topology: TestTopology) => topology.machines as Record<string, Machine>;

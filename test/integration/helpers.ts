@@ -1,4 +1,6 @@
+import { PassThrough } from "node:stream";
 import { Redis } from "ioredis";
+import { runCli } from "../../src/cli/program.js";
 import type { FailoverEngine } from "../../src/engine/engine.js";
 import type { RunEvent } from "../../src/engine/events.js";
 import type { FailoverRequest, Plan } from "../../src/plan/types.js";
@@ -168,4 +170,31 @@ export async function replicatedPair(): Promise<{
     await topology.close();
     throw error;
   }
+}
+
+/** The CLI in this process, as an operator runs it (not a terminal): its exit code and output. */
+export async function runCliCaptured(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; stdin?: string; interactive?: boolean },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  if (options.stdin !== undefined) stdin.end(options.stdin);
+  const code = await runCli(args, {
+    stdout,
+    stderr,
+    stdin,
+    env: options.env,
+    interactive: options.interactive ?? false,
+  });
+  return { code, stdout: out, stderr: err };
 }

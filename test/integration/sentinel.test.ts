@@ -1,15 +1,13 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { renderTopologyTable } from "../../src/cli/render/topology-table.js";
 import { resumeProblems } from "../../src/engine/resume-premises.js";
 import { waitForReplicaSync } from "../harness/redis-server.js";
 import type { SentinelHandle } from "../harness/sentinel.js";
 import type { Machine, MachineSpec } from "../harness/topology.js";
-import { client, dbsize, info, planOrThrow, recordEvents } from "./helpers.js";
+import { client, dbsize, info, planOrThrow, recordEvents, runCliCaptured } from "./helpers.js";
 import { machines, sentinelCluster, server } from "./sentinel-setup.js";
 
 const execFileAsync = promisify(execFile);
@@ -98,20 +96,9 @@ describe("failing over through Sentinel", () => {
     expect(text).toMatch(/they name machine-a/);
 
     // The CLI, as an operator runs it: `status --json` carries the same view under "sentinel".
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    const code = await runCli(
+    const { code, stdout: out } = await runCliCaptured(
       ["status", "cache-test", "--json", "--inventory", topology.inventoryPath],
-      {
-        stdout,
-        stderr: new PassThrough(),
-        stdin: new PassThrough(),
-        env: { STATE_DIR: join(topology.root, "cli-state") },
-        interactive: false,
-      },
+      { env: { STATE_DIR: join(topology.root, "cli-state") } },
     );
     expect(code).toBe(0);
     const json = JSON.parse(out.trim().split("\n").at(-1) as string);

@@ -1,19 +1,16 @@
 // Shared by the watch test files: a promote with A hung holding its own writes, and the helpers
 // that drive the bot and read the journal. Importing it registers the clean-up after each test.
 import type { ChildProcess } from "node:child_process";
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterEach, expect } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { ACTIONS } from "../../src/slack/types.js";
 import type { JournalRecord } from "../../src/state/types.js";
-import { allocateAddressBlock, freePort } from "../harness/addresses.js";
 import {
   loadData,
   type RedisServer,
-  startRedis,
+  startRedisFromSnapshot,
   waitFor,
   waitForReplicaSync,
 } from "../harness/redis-server.js";
@@ -23,7 +20,7 @@ import {
   type MachineSpec,
   type TestTopology,
 } from "../harness/topology.js";
-import { client, dbsize, info } from "../integration/helpers.js";
+import { client, dbsize, info, runCliCaptured } from "../integration/helpers.js";
 import { messageText, type SlackDouble } from "../slack-double/index.js";
 import { CHANNEL, type RunningBot, startBot, USERS } from "./bot-harness.js";
 import {
@@ -180,23 +177,15 @@ export async function journal(t: TestTopology): Promise<JournalRecord[]> {
 }
 
 /** The CLI in-process, on the bot's journal; stdout and stderr together. */
+/** The CLI against the bot's state dir; stdout and stderr together. */
 export async function cli(
   t: TestTopology,
   args: string[],
 ): Promise<{ code: number; stdout: string }> {
-  const out = new PassThrough();
-  let printed = "";
-  out.on("data", (chunk) => {
-    printed += chunk;
-  });
-  const code = await runCli([...args, "--inventory", t.inventoryPath], {
-    stdout: out,
-    stderr: out,
-    stdin: new PassThrough(),
+  const { code, stdout, stderr } = await runCliCaptured([...args, "--inventory", t.inventoryPath], {
     env: { STATE_DIR: join(t.root, "bot-state") },
-    interactive: false,
   });
-  return { code, stdout: printed };
+  return { code, stdout: stdout + stderr };
 }
 
 /** The `watch` lines of a `--json` output. */
@@ -247,17 +236,7 @@ export async function expectFencedKeepingEverything(
   expect(await dbsize(b)).toBe(keys);
   await expect.poll(() => dbsize(a), { timeout: 30_000 }).toBe(keys);
   const kept = join(a.dir, `dump.rdb.before-${fenceRunId}`);
-  const scratchDir = join(t.root, "scratch");
-  await mkdir(scratchDir, { recursive: true });
-  await copyFile(kept, join(scratchDir, "kept.rdb"));
-  const ip = allocateAddressBlock().ip(1);
-  const scratch = await startRedis({
-    name: "scratch",
-    host: ip,
-    port: await freePort(ip),
-    dir: scratchDir,
-    dbfilename: "kept.rdb",
-  });
+  const scratch = await startRedisFromSnapshot(kept, join(t.root, "scratch"));
   extraServers.push(scratch);
   expect(await scratch.client().dbsize()).toBe(keys + OWN_WRITES);
   expect(await scratch.client().get(`own:${OWN_WRITES - 1}`)).toBe(String(OWN_WRITES - 1));
