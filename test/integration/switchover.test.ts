@@ -1,49 +1,13 @@
-import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitForReplicaSync } from "../harness/redis-server.js";
 import { buildTopology, type Machine, type TestTopology } from "../harness/topology.js";
-import { client, info, planOrThrow } from "./helpers.js";
+import { client, info, planOrThrow, startWriter } from "./helpers.js";
 
 let topology: TestTopology | undefined;
 afterEach(async () => {
   await topology?.close();
   topology = undefined;
 });
-
-/**
- * Writes sequence-numbered keys without pause, to the master the discovery key names (or the
- * old one until then), and records every write the server acknowledged.
- */
-function startWriter(first: Machine, machines: Machine[]) {
-  const acknowledged: string[] = [];
-  let stop = false;
-  let target: Redis = client(first);
-  const all = machines.map((machine) => ({ machine, redis: client(machine) }));
-  const done = (async () => {
-    for (let i = 0; !stop; i++) {
-      const key = `seq:${i}`;
-      try {
-        await target.set(key, String(i));
-        acknowledged.push(key);
-      } catch {
-        // READONLY or a dropped connection: find whoever is master now, as a client library would.
-        for (const candidate of all) {
-          const role = await candidate.redis.call("ROLE").catch(() => undefined);
-          if (Array.isArray(role) && role[0] === "master") target = candidate.redis;
-        }
-      }
-    }
-  })();
-  return {
-    acknowledged,
-    async stop() {
-      stop = true;
-      await done;
-      for (const entry of all) entry.redis.disconnect();
-      target.disconnect();
-    },
-  };
-}
 
 async function liveTopology() {
   topology = await buildTopology([
@@ -63,7 +27,7 @@ describe("switchover", () => {
     it(`hands over to the replica with no acknowledged write lost (${method})`, async () => {
       const { topology, a, b, d } = await liveTopology();
       const engine = await topology.engine();
-      const writer = startWriter(a, [a, b, d]);
+      const writer = startWriter([a, b, d]);
       await new Promise((resolve) => setTimeout(resolve, 300));
       const plan = await planOrThrow(engine, {
         cluster: "cache-test",
@@ -146,7 +110,7 @@ describe("switchover", () => {
       try {
         // B refuses REPLICAOF: its promotion fails after A's writes were held back.
         await redisB.call("ACL", "SETUSER", "default", "-replicaof");
-        const writer = startWriter(a, [a]);
+        const writer = startWriter([a]);
         await new Promise((resolve) => setTimeout(resolve, 200));
         const result = await engine.execute(plan);
         await writer.stop();
