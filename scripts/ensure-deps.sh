@@ -33,8 +33,12 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   echo "Installing npm dependencies (npm ci)..." >&2
   npm ci --no-audit --no-fund >&2
 fi
-# dist/ (the bins and the packed tarball run it) is built here, not by npm ci.
-if [[ ! -f dist/.tsbuildinfo ]]; then
+# dist/ (the bins and the packed tarball run it) is built here, not by npm ci; rebuilt when a
+# source file is newer, so the installed-binary tests never run yesterday's code.
+if [[ ! -f dist/.tsbuildinfo ]] ||
+  [[ -n $(find src tsconfig.json tsconfig.build.json package.json -newer dist/.tsbuildinfo -print -quit) ]]; then
   echo "Building dist/ (npm run build)..." >&2
   npm run build --silent >&2
+  # tsc leaves .tsbuildinfo untouched when no output changed: mark the build as checked.
+  touch dist/.tsbuildinfo
 fi
